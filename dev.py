@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine that has only ``python3``.
+
+    python3 dev.py demo     # install what is needed, then run the example net end to end
+    python3 dev.py test     # install what is needed, then run the whole test suite
+    python3 dev.py bench    # install what is needed, then run every benchmark
+
+Everything goes into a local ``.venv`` next to this file. The install step is skipped when
+``pyproject.toml`` has not changed since the last successful install, so every command is
+safe (and quick) to repeat. Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".netrun-install-stamp"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "dev.py"):
+        digest.update((ROOT / name).read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def ensure_env() -> None:
+    """Create ``.venv`` and install the project with its dev extras, once per change."""
+    if not PY.exists():
+        print(f"[dev] creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    fingerprint = _install_fingerprint()
+    if STAMP.exists() and STAMP.read_text().strip() == fingerprint:
+        return
+    print("[dev] installing netrun and its development dependencies (first run only)", flush=True)
+    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
+    STAMP.write_text(fingerprint)
+
+
+def run(argv: list[str]) -> int:
+    return subprocess.call(argv, cwd=ROOT)
+
+
+def cmd_demo(args: list[str]) -> int:
+    return run([str(PY), str(ROOT / "examples" / "engine_pipeline.py"), *args])
+
+
+def cmd_test(args: list[str]) -> int:
+    workers = os.environ.get("NETRUN_TEST_WORKERS", "2")
+    code = run([str(PY), "-m", "pytest", "-n", workers, "-q", *args])
+    if code == 5:  # pytest: "no tests collected" is not a failure of the project
+        print("[dev] pytest collected no tests")
+        return 0
+    return code
+
+
+def cmd_bench(args: list[str]) -> int:
+    return run([str(PY), str(ROOT / "benchmarks" / "run_all.py"), *args])
+
+
+COMMANDS = {"demo": cmd_demo, "test": cmd_test, "bench": cmd_bench}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        return 2
+    ensure_env()
+    return COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
