@@ -1,0 +1,222 @@
+"""``run_step``, ``is_blocked`` and ``run_until_blocked`` (reference section 5).
+
+Fixed orders chosen where the published engine's order is unspecified (⟂):
+
+* phase 1 visits the edges holding packets in edge declaration order (``Graph.edges()``);
+* phase 2 visits the nodes with input packets in graph node order;
+* a salvo takes packets port by port in the condition's ``ports`` insertion order;
+* startup requests are created in graph node order;
+* the cascade queues a node's input ports in declaration order (see ``_compiled``).
+"""
+
+from __future__ import annotations
+
+from ._state import STARTABLE
+from .errors import NetrunError, RequestUnconnectedPortError
+from .events import (
+    EpochCreated,
+    InputSalvoTriggered,
+    cascade_resolved,
+    epoch_id_event,
+    packet_moved,
+    request_created,
+    request_epoch_created,
+    salvo_triggered,
+)
+
+__all__ = ["run_step", "is_blocked", "run_until_blocked"]
+
+_EMPTY_REQUEST_SALVO = ("__request__", ())
+
+
+def _edge_order(loc):
+    return loc.order
+
+
+def _node_order(rt):
+    return rt.info.index
+
+
+def run_step(net, ts: int) -> tuple:
+    """One step. Returns ``(made_progress, events)``; see the module docstring for orders."""
+    s = net._s
+    events: list = []
+    progress = False
+    where = s.where
+    dirty = s.dirty
+
+    # phase 1: one packet per non-empty edge, capacities read before any move (fan-in overfill)
+    busy = s.busy
+    if busy:
+        edges = sorted(busy, key=_edge_order) if len(busy) > 1 else list(busy)
+        movers = []
+        for eloc in edges:
+            tgt = eloc.tgt
+            if tgt.cap is None or len(tgt.q) < tgt.cap:
+                movers.append(eloc)
+        for eloc in movers:
+            q = eloc.q
+            pid = q.popitem(last=False)[0]
+            if not q:
+                del busy[eloc]
+            tgt = eloc.tgt
+            tgt.q[pid] = None
+            where[pid] = tgt
+            rt = tgt.rt
+            rt.total += 1
+            dirty.add(rt)
+            events.append(packet_moved(ts, pid, eloc.key, tgt.key, 0))
+        if movers:
+            progress = True
+
+    # phase 2: the first satisfied input condition of each node with input packets fires
+    s.refresh()
+    ready = s.ready
+    fired = None
+    if ready:
+        fired = sorted(ready, key=_node_order) if len(ready) > 1 else list(ready)
+        new_id = net._ids.new
+        for rt in fired:
+            name, plan, _test = rt.fire
+            eid = new_id(ts)
+            in_locs = rt.in_locs
+            taken = []
+            for pos, port, n in plan:
+                loc = in_locs[pos]
+                q = loc.q
+                if n is None or n >= len(q):
+                    taken.extend((port, pid, loc) for pid in q)
+                else:
+                    it = iter(q)
+                    taken.extend((port, next(it), loc) for _ in range(n))
+            ep = s.new_epoch(eid, rt, STARTABLE, (name, tuple((port, pid) for port, pid, _ in taken)))
+            events.append(salvo_triggered(InputSalvoTriggered, ts, eid, name))
+            events.append(epoch_id_event(EpochCreated, ts, eid))
+            nloc = ep.nloc
+            nkey = nloc.key
+            nq = nloc.q
+            for port, pid, loc in taken:
+                q = loc.q
+                if next(iter(q)) == pid:
+                    idx = 0
+                    q.popitem(last=False)
+                else:  # the same port cannot be taken twice, so this is defensive only
+                    idx = list(q).index(pid)
+                    del q[pid]
+                nq[pid] = None
+                where[pid] = nloc
+                events.append(packet_moved(ts, pid, loc.key, nkey, idx))
+            if taken:
+                rt.total -= len(taken)
+                dirty.add(rt)
+        progress = True
+
+    # phase 2b: automatic requests
+    comp = s.comp
+    if not s.startup_sent and comp.startup_nodes:
+        for info in comp.startup_nodes:
+            events.append(request_created(ts, info.name, info.label, "OnStartup"))
+            s.pending.append((info.name, info.label))
+        s.startup_sent = True
+    if comp.no_salvo_nodes:
+        tokens = s.tokens
+        rts = s.rts
+        fired_set = set(fired) if fired else ()
+        for info in comp.no_salvo_nodes:
+            rt = rts[info.index]
+            if rt.total and rt not in fired_set and tokens[info.name]:
+                # "had input packets after phase 1": a node that did not fire kept them all
+                tokens[info.name] = False
+                events.append(request_created(ts, info.name, info.label, "OnNoSalvoTriggered"))
+                s.pending.append((info.name, info.label))
+
+    # phase 3: resolve pending requests
+    if s.pending:
+        pending = s.pending
+        s.pending = []
+        pairs: dict = {}
+        for node, label in pending:
+            result = comp.cascade(node)
+            tag = result[0]
+            if tag == "skip":
+                continue
+            if tag == "error":
+                raise RequestUnconnectedPortError(
+                    f"Request cascade reached unconnected input port '{result[2]}' on node '{result[1]}'",
+                    events,
+                )
+            sources = result[1]
+            events.append(cascade_resolved(ts, sources, label))
+            for src in sources:
+                pairs.setdefault((src, label), None)
+        for src, label in pairs:
+            eid = net._ids.new(ts)
+            s.new_epoch(eid, s.rt_by_name[src], STARTABLE, _EMPTY_REQUEST_SALVO)
+            events.append(epoch_id_event(EpochCreated, ts, eid))
+            events.append(request_epoch_created(ts, eid, src, label))
+            progress = True
+    return progress, events
+
+
+def is_blocked(s) -> bool:
+    """The published engine's test, in its order, using the cached indexes."""
+    for eloc in s.busy:
+        tgt = eloc.tgt
+        if tgt.cap is None or len(tgt.q) < tgt.cap:
+            return False
+    s.refresh()
+    if s.ready:
+        return False
+    if s.pending:
+        return False
+    if not s.startup_sent and s.comp.startup_nodes:
+        return False
+    return True
+
+
+_QUIET_BREAKERS = frozenset(("PacketMoved", "RequestEpochCreated", "RequestCreated"))
+
+
+def _repeating_salvo(s, progress: bool, events: list):
+    """The §11.3 situation: the step made progress only by firing input conditions that
+    took no packets (no move, no request activity), so every further step would repeat it.
+    Returns ``(condition, node)`` of the first such firing, else None."""
+    if not progress:
+        return None
+    first = None
+    for ev in events:
+        kind = ev._kind
+        if kind in _QUIET_BREAKERS:
+            return None
+        if first is None and kind == "InputSalvoTriggered":
+            first = ev
+    if first is None:
+        return None
+    return first._cond, s.epochs[first._eid].rt.info.name
+
+
+def run_until_blocked(net) -> list:
+    """Run steps while ``is_blocked()`` is False and return all their events.
+
+    Step errors are swallowed (their state changes stay), as in the published engine.
+    Instead of looping forever when a satisfied input condition takes no packets
+    (reference §11.3), it raises ``NetrunError`` after the first step whose only effect was
+    such empty epochs (the state stays as it is after that step).
+    """
+    from ._ids import now_ms
+
+    s = net._s
+    out: list = []
+    while not is_blocked(s):
+        try:
+            progress, events = run_step(net, now_ms())
+        except NetrunError:
+            continue
+        out.extend(events)
+        stuck = _repeating_salvo(s, progress, events)
+        if stuck is not None:
+            raise NetrunError(
+                f"run_until_blocked cannot make progress: input salvo condition '{stuck[0]}' on node "
+                f"'{stuck[1]}' is satisfied but takes no packets"
+            )
+    return out

@@ -1,0 +1,486 @@
+"""``NetSim``: the net (state + actions + queries) built on a validated graph.
+
+``do_action`` dispatches on the action's kind to one method per action below. Each method
+converts its IDs first (``ValueError`` for malformed ones), runs the published checks in
+order (the first failing one raises and nothing changes), then applies the change and
+returns ``(response, events)``. All events of one action share one clock reading.
+"""
+
+from __future__ import annotations
+
+from . import _step, _undo
+from ._args import as_instance
+from ._compiled import compiled
+from ._ids import IdSource, now_ms, parse_id, to_ulid
+from ._state import K_NODE, K_OUTPUT, RUNNING, STARTABLE, FINISHED, State, index_in
+from .actions import NetAction
+from .errors import (
+    CannotFinishNonEmptyEpochError,
+    CannotMovePacketFromRunningEpochError,
+    CannotMovePacketIntoRunningEpochError,
+    EdgeNotFoundError,
+    EpochNotFoundError,
+    EpochNotRunningError,
+    EpochNotStartableError,
+    GraphValidationError,
+    InputPortFullError,
+    InputPortNotFoundError,
+    MaxSalvosExceededError,
+    NodeNotFoundError,
+    OutputPortFullError,
+    OutputPortNotFoundError,
+    PacketNotAtInputPortError,
+    PacketNotFoundError,
+    PacketNotInAnyNodeError,
+    RequestNodeNotFoundError,
+    SalvoConditionNotFoundError,
+    SalvoConditionNotMetError,
+    UnsentOutputSalvoError,
+)
+from .events import (
+    EpochCancelled,
+    EpochCreated,
+    EpochFinished,
+    EpochStarted,
+    OutputSalvoTriggered,
+    PacketConsumed,
+    PacketDestroyed,
+    epoch_id_event,
+    epoch_snapshot_event,
+    packet_created,
+    packet_moved,
+    packet_orphaned,
+    packet_removed,
+    request_created,
+    salvo_triggered,
+)
+from .graph import Graph
+from .locations import PacketLocation
+from .records import Packet, epoch_of
+from .responses import (
+    CreatedEpochResponse,
+    FinishedEpochResponse,
+    StartedEpochResponse,
+    cancelled_response,
+    empty_response,
+    epoch_response,
+    packet_response,
+    step_response,
+)
+from .validation import invalid_graph_message, validate_graph
+
+__all__ = ["NetSim"]
+
+
+def _validated(graph: Graph):
+    shared = graph._shared
+    errors = shared.get("errors")
+    if errors is None:
+        errors = validate_graph(graph)
+        shared["errors"] = errors
+    if errors:
+        raise GraphValidationError(invalid_graph_message(errors), errors)
+    return compiled(graph)
+
+
+class NetSim:
+    """The engine: where every packet is and which epochs exist.
+
+    ``NetSim(graph)`` validates the graph (``GraphValidationError`` with ``.errors`` if
+    invalid). Change it only through ``do_action(NetAction...)`` (or ``run_step`` /
+    ``run_until_blocked``); read it with the query methods.
+
+    >>> net = NetSim(Graph([Node("A")], []))
+    >>> response, events = net.do_action(NetAction.create_packet())
+    >>> events[0].kind
+    'PacketCreated'
+    """
+
+    __slots__ = ("_graph", "_s", "_ids", "_dispatch", "__weakref__")
+
+    def __init__(self, graph: Graph) -> None:
+        if type(graph) is not Graph:
+            as_instance(graph, Graph, "graph")
+        comp = _validated(graph)
+        self._graph = graph._copy()
+        self._s = State(comp)
+        self._ids = IdSource()
+        self._dispatch = {
+            "run_step": self._do_run_step,
+            "create_packet": self._create_packet,
+            "consume_packet": self._consume_packet,
+            "destroy_packet": self._destroy_packet,
+            "start_epoch": self._start_epoch,
+            "finish_epoch": self._finish_epoch,
+            "cancel_epoch": self._cancel_epoch,
+            "create_epoch": self._create_epoch,
+            "load_packet_into_output_port": self._load,
+            "send_output_salvo": self._send,
+            "transport_packet_to_location": self._transport,
+            "create_request": self._create_request,
+            "run_net_until_blocked": self._run_net_until_blocked,
+            "create_and_start_epoch": self._create_and_start_epoch,
+        }
+
+    def __repr__(self) -> str:
+        return f"Net(graph={self._graph!r})"
+
+    # ================================================================== stepping / dispatch
+    def do_action(self, action: NetAction):
+        """Apply ``action``; returns ``(NetActionResponseData, list[NetEvent])``."""
+        if type(action) is not NetAction:
+            as_instance(action, NetAction, "action")
+        return self._dispatch[action._op](action)
+
+    def run_step(self):
+        """One step; returns ``(made_progress, events)``."""
+        return _step.run_step(self, now_ms())
+
+    def run_until_blocked(self) -> list:
+        """Step while ``is_blocked()`` is False; returns all events (errors are swallowed)."""
+        return _step.run_until_blocked(self)
+
+    def is_blocked(self) -> bool:
+        """True when no step can make progress by the engine's own test."""
+        return _step.is_blocked(self._s)
+
+    def undo_action(self, action: NetAction, events) -> None:
+        """Reverse a past action from its events (atomic: on error nothing changes)."""
+        if type(action) is not NetAction:
+            as_instance(action, NetAction, "action")
+        _undo.undo_action(self, action, events)
+
+    def _do_run_step(self, action):
+        progress, events = _step.run_step(self, now_ms())
+        return step_response(progress), events
+
+    # ============================================================================ queries
+    def packet_count_at(self, location: PacketLocation) -> int:
+        """Packets at ``location`` (0 for a location that does not exist)."""
+        if type(location) is not PacketLocation:
+            as_instance(location, PacketLocation, "location")
+        loc = self._s.locs.get(location._key)
+        return 0 if loc is None else len(loc.q)
+
+    def get_packets_at_location(self, location: PacketLocation) -> list:
+        """IDs (``ulid.ULID``) at ``location`` in queue order, oldest first."""
+        if type(location) is not PacketLocation:
+            as_instance(location, PacketLocation, "location")
+        loc = self._s.locs.get(location._key)
+        return [] if loc is None else [to_ulid(p) for p in loc.q]
+
+    def get_epoch(self, epoch_id):
+        """A snapshot of the live epoch ``epoch_id``, or None."""
+        eid = epoch_id if epoch_id in self._s.epochs else parse_id(epoch_id)
+        ep = self._s.epochs.get(eid)
+        return None if ep is None else epoch_of(ep.snapshot())
+
+    def get_packet(self, packet_id):
+        """A snapshot of packet ``packet_id``, or None."""
+        where = self._s.where
+        pid = packet_id if packet_id in where else parse_id(packet_id)
+        loc = where.get(pid)
+        return None if loc is None else Packet._make(pid, loc.key)
+
+    def get_startable_epochs(self) -> list:
+        """IDs (``ulid.ULID``) of the Startable epochs, in the order they became Startable."""
+        return [to_ulid(e) for e in self._s.startable]
+
+    # ========================================================================== snapshots
+    def snapshot(self) -> dict:
+        """The complete state as JSON-able data (extension; see ``netrun_sim.snapshot``)."""
+        from .snapshot import take_snapshot
+
+        return take_snapshot(self)
+
+    @classmethod
+    def from_snapshot(cls, graph: Graph, data: dict) -> "NetSim":
+        """A net on ``graph`` restored from ``snapshot()`` data (``SnapshotError`` if unusable)."""
+        from .snapshot import restore_snapshot
+
+        return restore_snapshot(graph, data)
+
+    restore = from_snapshot
+
+    @property
+    def graph(self) -> Graph:
+        """A new copy of the graph on every access."""
+        return self._graph._copy()
+
+    # ====================================================================== ID conversion
+    def _pid(self, text: str) -> str:
+        return text if text in self._s.where else parse_id(text)
+
+    def _eid(self, text: str) -> str:
+        return text if text in self._s.epochs else parse_id(text)
+
+    # ============================================================================ actions
+    def _create_packet(self, action):
+        s = self._s
+        eid = action._a
+        if eid is None:
+            loc = s.outside
+        else:
+            eid = self._eid(eid)
+            ep = s.epochs.get(eid)
+            if ep is None:
+                raise EpochNotFoundError(f"Epoch not found: {eid}")
+            if ep.state != RUNNING:
+                raise EpochNotRunningError(f"Epoch not running: {eid}")
+            loc = ep.nloc
+        ts = now_ms()
+        pid = self._ids.new(ts)
+        loc.q[pid] = None
+        s.where[pid] = loc
+        return packet_response(pid), [packet_created(ts, pid)]
+
+    def _remove_packet(self, action, cls):
+        s = self._s
+        pid = self._pid(action._a)
+        loc = s.where.get(pid)
+        if loc is None:
+            raise PacketNotFoundError(f"Packet not found: {pid}")
+        s.discard(loc, pid)
+        del s.where[pid]
+        return empty_response(), [packet_removed(cls, now_ms(), pid, loc.key)]
+
+    def _consume_packet(self, action):
+        return self._remove_packet(action, PacketConsumed)
+
+    def _destroy_packet(self, action):
+        return self._remove_packet(action, PacketDestroyed)
+
+    def _start_epoch(self, action):
+        s = self._s
+        eid = self._eid(action._a)
+        ep = s.epochs.get(eid)
+        if ep is None:
+            raise EpochNotFoundError(f"Epoch not found: {eid}")
+        if ep.state != STARTABLE:
+            raise EpochNotStartableError(f"Epoch not startable: {eid}")
+        ep.state = RUNNING
+        del s.startable[eid]
+        ts = now_ms()
+        return (
+            epoch_response(StartedEpochResponse, epoch_of(ep.snapshot())),
+            [epoch_id_event(EpochStarted, ts, eid)],
+        )
+
+    def _finish_epoch(self, action):
+        s = self._s
+        eid = self._eid(action._a)
+        ep = s.epochs.get(eid)
+        if ep is None:
+            raise EpochNotFoundError(f"Epoch not found: {eid}")
+        if ep.state != RUNNING:
+            raise EpochNotRunningError(f"Epoch not running: {eid}")
+        if ep.nloc.q:
+            raise CannotFinishNonEmptyEpochError(f"Cannot finish epoch with packets remaining: {eid}")
+        for oloc in ep.olocs:
+            if oloc.q:
+                raise UnsentOutputSalvoError(f"Cannot finish epoch {eid}: output port '{oloc.name}' has unsent packets")
+        name = ep.rt.info.name
+        if name in s.tokens:
+            s.tokens[name] = True
+        snap = ep.snapshot()
+        s.drop_epoch(ep)
+        ts = now_ms()
+        finished = (snap[0], snap[1], FINISHED) + snap[3:]
+        return (
+            epoch_response(FinishedEpochResponse, epoch_of(finished)),
+            [epoch_snapshot_event(EpochFinished, ts, snap)],
+        )
+
+    def _cancel_epoch(self, action):
+        s = self._s
+        eid = self._eid(action._a)
+        ep = s.epochs.get(eid)
+        if ep is None:
+            raise EpochNotFoundError(f"Epoch not found: {eid}")
+        name = ep.rt.info.name
+        if name in s.tokens:
+            s.tokens[name] = True
+        snap = ep.snapshot()
+        ts = now_ms()
+        where = s.where
+        destroyed: list = []
+        events: list = []
+        for loc in [ep.nloc, *ep.olocs]:
+            key = loc.key
+            for pid in loc.q:
+                del where[pid]
+                destroyed.append(pid)
+                events.append(packet_removed(PacketDestroyed, ts, pid, key))
+            loc.q.clear()
+        s.drop_epoch(ep)
+        events.append(epoch_snapshot_event(EpochCancelled, ts, snap))
+        return cancelled_response(epoch_of(snap), destroyed), events
+
+    def _create_epoch(self, action, start: bool = False):
+        s = self._s
+        node_name, salvo = action._a, action._b
+        where = s.where
+        items = [(port, self._pid(pid)) for port, pid in salvo._packets]
+        rt = s.rt_by_name.get(node_name)
+        if rt is None:
+            raise NodeNotFoundError(f"Node not found: {node_name}")
+        in_pos = rt.info.in_pos
+        seen: set = set()
+        for port, pid in items:
+            if port not in in_pos:
+                raise InputPortNotFoundError(f"Input port '{port}' not found on node {node_name}")
+            loc = where.get(pid)
+            if loc is None:
+                raise PacketNotFoundError(f"Packet not found: {pid}")
+            if loc is not rt.in_locs[in_pos[port]] or pid in seen:
+                raise PacketNotAtInputPortError(f"Packet {pid} not at input port '{port}' on node '{node_name}'")
+            seen.add(pid)
+        ts = now_ms()
+        eid = self._ids.new(ts)
+        in_salvo = (salvo._cond, tuple(items))
+        ep = s.new_epoch(eid, rt, RUNNING if start else STARTABLE, in_salvo)
+        events = [epoch_id_event(EpochCreated, ts, eid)]
+        nloc = ep.nloc
+        nkey = nloc.key
+        for port, pid in items:
+            loc = rt.in_locs[in_pos[port]]
+            idx = index_in(loc.q, pid)
+            s.discard(loc, pid)
+            s.add(nloc, pid)
+            events.append(packet_moved(ts, pid, loc.key, nkey, idx))
+        if start:
+            events.append(epoch_id_event(EpochStarted, ts, eid))
+            return epoch_response(StartedEpochResponse, epoch_of(ep.snapshot())), events
+        return epoch_response(CreatedEpochResponse, epoch_of(ep.snapshot())), events
+
+    def _create_and_start_epoch(self, action):
+        return self._create_epoch(action, start=True)
+
+    def _load(self, action):
+        s = self._s
+        pid = self._pid(action._a)
+        port = action._b
+        loc = s.where.get(pid)
+        if loc is None:
+            raise PacketNotFoundError(f"Packet not found: {pid}")
+        if loc.kind != K_NODE:
+            raise PacketNotInAnyNodeError(f"Packet {pid} is not inside any epoch")
+        ep = loc.ep
+        pos = ep.rt.info.out_pos.get(port)
+        if pos is None:
+            raise OutputPortNotFoundError(f"Output port '{port}' not found in epoch {ep.id}")
+        oloc = ep.olocs[pos]
+        if oloc.cap is not None and len(oloc.q) >= oloc.cap:
+            raise OutputPortFullError(f"Output port '{port}' is full in epoch {ep.id}")
+        q = loc.q
+        idx = index_in(q, pid)
+        del q[pid]
+        oloc.q[pid] = None
+        s.where[pid] = oloc
+        return empty_response(), [packet_moved(now_ms(), pid, loc.key, oloc.key, idx)]
+
+    def _send(self, action):
+        s = self._s
+        eid = self._eid(action._a)
+        cond_name = action._b
+        ep = s.epochs.get(eid)
+        if ep is None:
+            raise EpochNotFoundError(f"Epoch not found: {eid}")
+        cond = ep.rt.info.out_conds.get(cond_name)
+        if cond is None:
+            raise SalvoConditionNotFoundError(f"Salvo condition '{cond_name}' not found for epoch {eid}")
+        max_n, plan, test = cond
+        if max_n is not None and ep.out_counts.get(cond_name, 0) >= max_n:
+            raise MaxSalvosExceededError(f"Max salvos exceeded for condition '{cond_name}' in epoch {eid}")
+        if not test(ep.oq):
+            raise SalvoConditionNotMetError(f"Salvo condition '{cond_name}' not met for epoch {eid}")
+        taken = []
+        olocs = ep.olocs
+        for pos, port, n in plan:
+            oloc = olocs[pos]
+            q = oloc.q
+            if n is None or n >= len(q):
+                taken.extend((port, pid, oloc) for pid in q)
+            else:
+                it = iter(q)
+                taken.extend((port, next(it), oloc) for _ in range(n))
+        ep.outs.append((cond_name, tuple((port, pid) for port, pid, _ in taken)))
+        ep.out_counts[cond_name] = ep.out_counts.get(cond_name, 0) + 1
+        ts = now_ms()
+        events = []
+        orphans = []
+        node_name = ep.rt.info.name
+        outside = s.outside
+        for port, pid, oloc in taken:
+            dest = oloc.dest
+            if dest is None:
+                events.append(packet_orphaned(ts, pid, eid, node_name, port, cond_name))
+                orphans.append((pid, port, cond_name))
+                del oloc.q[pid]
+                s.add(outside, pid)
+            else:
+                idx = index_in(oloc.q, pid)
+                events.append(packet_moved(ts, pid, oloc.key, dest.key, idx))
+                del oloc.q[pid]
+                s.add(dest, pid)
+        ep.orphans.extend(orphans)
+        events.append(salvo_triggered(OutputSalvoTriggered, ts, eid, cond_name))
+        return empty_response(), events
+
+    def _transport(self, action):
+        s = self._s
+        pid = self._pid(action._a)
+        dkey = action._b
+        loc = s.where.get(pid)
+        if loc is None:
+            raise PacketNotFoundError(f"Packet not found: {pid}")
+        kind = loc.kind
+        if (kind == K_NODE or kind == K_OUTPUT) and loc.ep.state == RUNNING:
+            raise CannotMovePacketFromRunningEpochError(f"Cannot move packet {pid} from running epoch {loc.ep.id}")
+        tag = dkey[0]
+        if tag == "N" or tag == "O":
+            deid = dkey[1]
+            dep = s.epochs.get(deid)
+            if dep is None:
+                raise EpochNotFoundError(f"Epoch not found: {deid}")
+            if dep.state == RUNNING:
+                raise CannotMovePacketIntoRunningEpochError(f"Cannot move packet {pid} into running epoch {deid}")
+            if tag == "N":
+                dest = dep.nloc
+            else:
+                pos = dep.rt.info.out_pos.get(dkey[2])
+                if pos is None:
+                    raise OutputPortNotFoundError(f"Output port '{dkey[2]}' not found in epoch {deid}")
+                dest = dep.olocs[pos]
+        elif tag == "I":
+            node, port = dkey[1], dkey[2]
+            rt = s.rt_by_name.get(node)
+            if rt is None:
+                raise NodeNotFoundError(f"Node not found: {node}")
+            pos = rt.info.in_pos.get(port)
+            if pos is None:
+                raise InputPortNotFoundError(f"Input port '{port}' not found on node {node}")
+            dest = rt.in_locs[pos]
+            if dest.cap is not None and len(dest.q) >= dest.cap:
+                raise InputPortFullError(f"Input port '{port}' is full on node {node}")
+        elif tag == "E":
+            dest = s.locs.get(dkey)
+            if dest is None:
+                raise EdgeNotFoundError(f"Edge not found: {dkey[1]}")
+        else:
+            dest = s.outside
+        idx = index_in(loc.q, pid)
+        s.discard(loc, pid)
+        s.add(dest, pid)
+        return empty_response(), [packet_moved(now_ms(), pid, loc.key, dest.key, idx)]
+
+    def _create_request(self, action):
+        s = self._s
+        node, label = action._a, action._b
+        if node not in s.rt_by_name:
+            raise RequestNodeNotFoundError(f"Request targets non-existent node '{node}'")
+        s.pending.append((node, label))
+        return empty_response(), [request_created(now_ms(), node, label, "External")]
+
+    def _run_net_until_blocked(self, action):
+        return empty_response(), _step.run_until_blocked(self)
