@@ -86,12 +86,12 @@ class RcloneFileSystem(AbstractFileSystem):
             return done.stdout
         message = done.stderr.decode("utf-8", "replace").strip()
         lowered = message.lower()
+        if "didn't find section in config file" in lowered:
+            raise StorageConfigError(
+                f"rclone remote of {path!r} is not configured: {message}",
+                fix="define the remote with `rclone config` or set the backend's config_path",
+            )
         if done.returncode in (3, 4) or "not found" in lowered or "doesn't exist" in lowered:
-            if "didn't find section in config file" in lowered:
-                raise StorageConfigError(
-                    f"rclone remote of {path!r} is not configured: {message}",
-                    fix="define the remote with `rclone config` or set the backend's config_path",
-                )
             raise FileNotFoundError(errno.ENOENT, f"rclone: {message}", path)
         if "no space left" in lowered or "quota" in lowered:
             raise OSError(errno.ENOSPC, f"rclone: {message}", path)

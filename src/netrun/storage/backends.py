@@ -204,7 +204,7 @@ class StorageBackend:
         s3fs = _import_fs("s3")
         if not config.anon and not (config.access_key and config.secret_key):
             self._require_aws_credentials(config)
-        return s3fs.S3FileSystem(
+        fs = s3fs.S3FileSystem(
             key=config.access_key,
             secret=config.secret_key,
             token=config.session_token,
@@ -216,9 +216,10 @@ class StorageBackend:
                 "read_timeout": config.read_timeout,
                 "retries": {"max_attempts": config.max_attempts, "mode": "standard"},
             },
-            retries=config.max_attempts,
             skip_instance_cache=True,
         )
+        fs.retries = config.max_attempts  # s3fs's own retry loop (a class attribute)
+        return fs
 
     def _require_aws_credentials(self, config: S3BackendConfig) -> None:
         # Resolve the standard chain now, so "no credentials" is one clear error up front
@@ -411,6 +412,13 @@ class StorageBackend:
 
     def delete(self, key: str, *, missing_ok: bool = True) -> None:
         """Remove ``key``. A missing key is ignored unless ``missing_ok`` is false."""
+        if not missing_ok and not self.exists(key):  # object stores delete missing keys silently
+            raise StoredValueNotFoundError(
+                "nothing is stored there (delete)",
+                fix="check the key; it was never written or is already deleted",
+                backend=self.description,
+                key=key,
+            )
         try:
             self._call("delete", key, self.fs.rm_file, self.path_for(key))
         except StoredValueNotFoundError:
