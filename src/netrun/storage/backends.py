@@ -241,10 +241,20 @@ class StorageBackend:
         sshfs = _import_fs("ssh")
         options: dict[str, Any] = {
             "port": config.port,
-            "username": config.username,
             "connect_timeout": config.connect_timeout,
             "skip_instance_cache": True,
         }
+        if config.username is not None:  # asyncssh wants the option absent, not None
+            options["username"] = config.username
+        for field_name in ("key_path", "known_hosts_path"):
+            path = getattr(config, field_name)
+            if path is not None and not Path(path).expanduser().is_file():
+                raise StorageConfigError(
+                    f"{field_name} '{path}' does not exist or is not a file",
+                    fix=f"point {field_name} at an existing file (relative paths are resolved "
+                    "against the project root)",
+                    backend=self.description,
+                )
         if config.password is not None:
             options["password"] = config.password
         if config.key_path is not None:

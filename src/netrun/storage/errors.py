@@ -157,6 +157,9 @@ class StoragePermissionError(BackendError, PermissionError):
 class StorageFullError(BackendError, OSError):
     """The backend has no space left (``ENOSPC``) or its quota is exhausted."""
 
+    def _extra_state(self) -> dict[str, Any]:
+        return {"errno": self.errno}
+
 
 class StoredValueNotFoundError(BackendError, KeyError):
     """A key that should hold a stored value does not exist in the backend."""

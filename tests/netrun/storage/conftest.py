@@ -57,6 +57,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """A localhost port with no server: connecting is refused."""
+    return free_port()
+
+
 def _wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
