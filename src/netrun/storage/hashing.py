@@ -276,15 +276,15 @@ def _encode_frame(value: Any, cls: type, out: bytearray, seen: set[int]) -> None
             ).encode()
             _frame(out, b"p", name.encode() + b"\0" + schema + b"\0" + rows.tobytes())
             return
-    elif hasattr(value, "hash_rows") and hasattr(value, "schema"):  # polars DataFrame
-        schema = repr([(k, str(v)) for k, v in value.schema.items()]).encode()
-        rows = value.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
-        _frame(out, b"p", name.encode() + b"\0" + schema + b"\0" + rows.tobytes())
-        return
-    elif hasattr(value, "hash") and hasattr(value, "dtype") and hasattr(value, "name"):  # polars Series
-        rows = value.hash(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
-        header = f"{value.name}|{value.dtype}".encode()
-        _frame(out, b"p", name.encode() + b"\0" + header + b"\0" + rows.tobytes())
+    elif hasattr(value, "write_ipc") or hasattr(value, "to_frame"):  # polars DataFrame / Series
+        # Arrow IPC bytes (uncompressed) are deterministic for equal frames; polars' own
+        # row hashes are not promised to be stable across versions.
+        import io
+
+        frame = value.to_frame() if not hasattr(value, "write_ipc") else value
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer, compression="uncompressed")
+        _frame(out, b"p", name.encode() + b"\0" + buffer.getvalue())
         return
     state = _object_state(value)
     if state is not None:
