@@ -1,0 +1,186 @@
+"""The base of every config model: strict keys, stable dumps, reference resolution.
+
+* Unknown keys are rejected (``extra="forbid"``); the loader turns pydantic's report into a
+  message naming the key path and the allowed keys.
+* ``model_dump(exclude_defaults=True)`` keeps the ``type`` discriminator of tagged unions, so
+  a compact dump always loads again (the published runtime lost them, §11.21 of the study).
+* :meth:`ConfigModel.resolve_env_vars` / :meth:`ConfigModel.resolve_var_refs` return a copy
+  in which :class:`~netrun.config.var_ref.VarRef` values are replaced by values of the
+  field's type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+from pydantic import BaseModel, ConfigDict, SerializationInfo, model_serializer
+
+from netrun.config.errors import ConfigError
+from netrun.config.var_ref import VarRef, VarTarget, cast_to_field_type
+
+__all__ = ["ConfigModel", "VarResolvableModel", "EnvVarResolvableModel"]
+
+
+class ConfigModel(BaseModel):
+    """Base class of all config models (unknown keys are errors)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        protected_namespaces=(),
+    )
+
+    #: Fields not descended into by :meth:`resolve_var_refs` (they have their own scope).
+    _var_scope_boundary: ClassVar[frozenset[str]] = frozenset()
+    #: Fields whose references are never resolved here (e.g. a node variable's own value).
+    _no_var_refs: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _keep_discriminator(self, handler: Any, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if info.exclude_defaults and isinstance(data, dict):
+            fields = type(self).model_fields
+            # pydantic keeps fields that have a field serializer even when they hold the
+            # default; drop those too so compact dumps are really compact.
+            for key in [k for k in data if k in fields and k != "type"]:
+                field = fields[key]
+                if field.is_required():
+                    continue
+                value = getattr(self, key)
+                if value is None or isinstance(value, (dict, list)) and not value:
+                    if value == field.get_default(call_default_factory=True):
+                        del data[key]
+            if "type" in fields and "type" not in data:
+                data = {"type": getattr(self, "type"), **data}
+        return data
+
+    # -- reference resolution -------------------------------------------------------------
+
+    def resolve_env_vars(
+        self, environ: Mapping[str, str] | None = None, *, _path: tuple[Any, ...] = ()
+    ) -> "ConfigModel":
+        """A copy with every ``{"$env": ...}`` replaced by the environment's value (cast)."""
+        return _resolve(self, _path, env=True, environ=environ, variables=None)
+
+    def resolve_var_refs(
+        self, resolved_vars: Mapping[str, Any], *, _path: tuple[Any, ...] = ()
+    ) -> "ConfigModel":
+        """A copy with every ``{"$var": ...}`` replaced by the named variable's value (cast)."""
+        return _resolve(self, _path, env=False, environ=None, variables=resolved_vars)
+
+    def has_var_refs(self) -> bool:
+        """True when some field (at any depth) still holds a reference."""
+        return _contains_ref(self)
+
+
+#: Names used by the published runtime for its base class.
+VarResolvableModel = ConfigModel
+EnvVarResolvableModel = ConfigModel
+
+
+def _field_target(model: BaseModel, name: str) -> Any:
+    info = type(model).model_fields[name]
+    for meta in info.metadata:
+        if isinstance(meta, VarTarget):
+            return meta.type
+    return Any
+
+
+def _resolve_ref(
+    ref: VarRef,
+    target: Any,
+    path: tuple[Any, ...],
+    *,
+    env: bool,
+    environ: Mapping[str, str] | None,
+    variables: Mapping[str, Any] | None,
+) -> Any:
+    try:
+        if env:
+            raw = ref.resolve_env(environ)
+            what = f"environment variable {ref.env!r}"
+        else:
+            raw = ref.resolve_var(variables or {})
+            what = f"node variable {ref.var!r}"
+        if raw is None:
+            return None
+        return cast_to_field_type(raw, target, what=what)
+    except ConfigError as exc:
+        raise exc.with_location(path=path)
+
+
+def _resolve_value(
+    value: Any,
+    target: Any,
+    path: tuple[Any, ...],
+    *,
+    env: bool,
+    environ: Mapping[str, str] | None,
+    variables: Mapping[str, Any] | None,
+) -> Any:
+    if isinstance(value, VarRef):
+        if value.is_env == env:
+            return _resolve_ref(value, target, path, env=env, environ=environ, variables=variables)
+        return value
+    if isinstance(value, ConfigModel):
+        return _resolve(value, path, env=env, environ=environ, variables=variables)
+    if isinstance(value, list):
+        items = [
+            _resolve_value(v, Any, path + (i,), env=env, environ=environ, variables=variables)
+            for i, v in enumerate(value)
+        ]
+        return items if any(a is not b for a, b in zip(items, value)) else value
+    if isinstance(value, dict):
+        items = {
+            k: _resolve_value(v, Any, path + (k,), env=env, environ=environ, variables=variables)
+            for k, v in value.items()
+        }
+        return items if any(items[k] is not value[k] for k in value) else value
+    return value
+
+
+def _resolve(
+    model: ConfigModel,
+    path: tuple[Any, ...],
+    *,
+    env: bool,
+    environ: Mapping[str, str] | None,
+    variables: Mapping[str, Any] | None,
+) -> ConfigModel:
+    cls = type(model)
+    changes: dict[str, Any] = {}
+    for name in cls.model_fields:
+        if not env and (name in cls._var_scope_boundary or name in cls._no_var_refs):
+            continue
+        value = getattr(model, name)
+        if value is None or isinstance(value, (str, int, float, bool)):
+            continue
+        new = _resolve_value(
+            value,
+            _field_target(model, name),
+            path + (name,),
+            env=env,
+            environ=environ,
+            variables=variables,
+        )
+        if new is not value:
+            changes[name] = new
+    if not changes:
+        return model
+    copy = model.model_copy(update=changes)
+    # model_copy keeps fields_set; resolved fields count as set so dumps keep them.
+    copy.__pydantic_fields_set__ = set(model.model_fields_set) | set(changes)
+    return copy
+
+
+def _contains_ref(value: Any) -> bool:
+    if isinstance(value, VarRef):
+        return True
+    if isinstance(value, BaseModel):
+        return any(_contains_ref(getattr(value, n)) for n in type(value).model_fields)
+    if isinstance(value, list):
+        return any(_contains_ref(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_ref(v) for v in value.values())
+    return False
