@@ -37,7 +37,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from netrun.storage.backends import StorageBackend, get_backend
+from netrun.storage.backends import StorageBackend, get_backend, register_backend
 from netrun.storage.cache import CachedOutputSalvo
 from netrun.storage.compression import compress, decompress, get_compression_extension
 from netrun.storage.config import BundleFormat, NodeFileStorageConfig, OnHashChange, StorageConfig
@@ -141,6 +141,8 @@ class NodeFileStorage:
         self.node_name = node_name
         self.config = config
         self.backend = backend
+        if backend.name is not None:  # replayed references name it; resolve them with credentials
+            register_backend(backend.name, backend.config)
         self.code_fingerprint = code_fingerprint
         self.node_dir = _safe(node_name)
         self._ext = get_file_extension(config.serialization) + get_compression_extension(config.compression)
@@ -392,13 +394,24 @@ class NodeFileStorage:
             self.backend.delete(self.manifest_key(other.input_salvo_hash))
 
     def delete(self, input_hash: str) -> bool:
-        """Remove one entry (manifest first, so no reader sees it half-deleted)."""
-        manifest = self.lookup(input_hash)
-        self.backend.delete(self.manifest_key(input_hash))
-        if manifest is None:
+        """Remove one entry (manifest first, so no reader sees it half-deleted).
+
+        Works on entries of any ``version`` and on entries whose manifest is damaged.
+        """
+        key = self.manifest_key(input_hash)
+        try:
+            manifest = FileStorageManifest.from_json(self.backend.read_bytes(key), where=repr(key))
+        except StoredValueNotFoundError:
             return False
-        for key in _backend_keys(manifest):
-            self.backend.delete(key)
+        except CorruptManifestError:
+            manifest = None
+        self.backend.delete(key)
+        if manifest is None:
+            if not self.config.output_names:
+                self.backend.delete_prefix(f"{self.node_dir}/{input_hash}")
+            return True
+        for stored_key in _backend_keys(manifest):
+            self.backend.delete(stored_key)
         return True
 
     def clear(self) -> int:

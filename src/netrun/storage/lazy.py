@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from netrun.storage.backends import StorageBackend, get_backend
+from netrun.storage.backends import StorageBackend, get_backend, register_backend
 from netrun.storage.compression import CompressionMethod, compress, decompress
 from netrun.storage.config import BackendConfig, BackendConfigBase
 from netrun.storage.errors import (
@@ -261,6 +261,8 @@ def store_value(
     the backend; nothing is written then.
     """
     context = {"node": node, "port": port, "backend": backend.description, "key": key}
+    if backend.name is not None:  # the reference names it; loads here get its credentials
+        register_backend(backend.name, backend.config)
     try:
         method = SerializationMethod(serialization)
         pickler = PicklingMethod(pickling_method)
