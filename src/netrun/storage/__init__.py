@@ -5,7 +5,7 @@ and stored values, and crash-safe directory writes for checkpoints.
 This layer imports only ``netrun.errors``, the standard library and third-party libraries.
 
 Modules: :mod:`.config` (pydantic models), :mod:`.serialization`, :mod:`.compression`,
-:mod:`.hashing`, :mod:`.backends`, :mod:`.atomic`, :mod:`.lazy`, :mod:`.cache`,
+:mod:`.hashing`, :mod:`.backends`, :mod:`.atomic`, :mod:`.lazy`, :mod:`.offload`, :mod:`.cache`,
 :mod:`.file_storage`, :mod:`.errors`; ``values`` (the runtime's packet value store) is
 re-exported lazily. ``_serialization``, ``_compression``, ``_backends``, ``_retrieval``,
 ``_cache`` and ``_file_storage`` are the published 0.5.0 module paths, kept as aliases.
@@ -54,6 +54,7 @@ from netrun.storage.lazy import (
     resolve_value,
     store_value,
 )
+from netrun.storage.offload import ValueOffloader
 from netrun.storage.serialization import PicklingMethod, SerializationMethod, deserialize, serialize
 
 __all__ = [
@@ -68,7 +69,7 @@ __all__ = [
     # backends and values
     "StorageBackend", "get_backend", "register_backend", "close_all_backends",
     "LazyPacketValueSpec", "StoredValueRef", "store_value", "load_stored_value",
-    "resolve_value", "aresolve_value",
+    "resolve_value", "aresolve_value", "ValueOffloader",
     # cache, file storage, atomic directories
     "EpochCache", "CachedEpochData", "CachedOutputSalvo",
     "FileStorage", "NodeFileStorage", "FileStorageManifest",
