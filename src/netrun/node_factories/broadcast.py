@@ -1,0 +1,6 @@
+"""Alias of :mod:`netrun.factories.broadcast` at the published runtime's module path."""
+
+from netrun.factories.broadcast import *  # noqa: F401,F403
+from netrun.factories.broadcast import __all__, __doc__ as _doc, _factory_desc  # noqa: F401
+
+__doc__ = _doc
