@@ -1,0 +1,1 @@
+"""Small helpers shared by every layer of netrun (no netrun imports above ``netrun.errors``)."""

@@ -1,0 +1,47 @@
+"""The ``Net`` runtime: scheduler, contexts, retries, dead-letter queue, history, logs,
+port types and pools.
+
+``from netrun.net import Net, NetState`` is the original implementation's module path; the
+engine's types are importable from here too (as they were).
+"""
+
+from netrun_sim import *  # noqa: F401,F403  (the original netrun.net re-exported the engine types)
+
+from netrun.net.context import AsyncNodeExecutionContext, NodeExecutionContext, NodeFailureContext
+from netrun.net.deferred import DeferredAction, DeferredActionQueue, DeferredActionType, DeferredPacket
+from netrun.net.dlq import DeadLetterEntry, DeadLetterQueue
+from netrun.net.epoch_log import EpochLog, EpochOutcome
+from netrun.net.history import EventHistory, HistoryEntry
+from netrun.net.logs import NodeLog, NodeLogEntry, NodeLogManager, StdoutCapture, capture_stdout
+from netrun.net.net import Net
+from netrun.net.options import NodeConfig, NodeExecFuncs, NodeOptions, PoolInitMode
+from netrun.net.output_queues import ConsumedOutputPacket
+from netrun.net.packets import PacketRef
+from netrun.net.pools import (
+    ManagedPool,
+    PoolConfig,
+    PoolManager,
+    PoolType,
+    WorkerState,
+    run_in_process_with_event_loop,
+    validate_picklable,
+)
+from netrun.net.port_types import PortTypeRegistry, PortTypeSpec, check_value_type
+from netrun.net.runner import BackgroundNetRunner
+from netrun.net.state import NetState
+from netrun.storage.values import PacketValueStore, StoredValue
+
+__all__ = [
+    "Net", "NetState", "BackgroundNetRunner",
+    "NodeConfig", "NodeOptions", "NodeExecFuncs", "PoolInitMode",
+    "NodeExecutionContext", "AsyncNodeExecutionContext", "NodeFailureContext",
+    "DeferredPacket", "DeferredAction", "DeferredActionType", "DeferredActionQueue",
+    "DeadLetterQueue", "DeadLetterEntry",
+    "EventHistory", "HistoryEntry",
+    "NodeLog", "NodeLogEntry", "NodeLogManager", "StdoutCapture", "capture_stdout",
+    "PortTypeSpec", "PortTypeRegistry", "check_value_type",
+    "PoolManager", "ManagedPool", "PoolConfig", "PoolType", "WorkerState",
+    "validate_picklable", "run_in_process_with_event_loop",
+    "EpochLog", "EpochOutcome", "ConsumedOutputPacket", "PacketRef",
+    "PacketValueStore", "StoredValue",
+]

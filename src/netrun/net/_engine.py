@@ -1,0 +1,275 @@
+"""The runtime's only door to the engine (``netrun_sim``): actions, event parsing, history.
+
+Every engine call of the runtime goes through :class:`Engine`, which
+
+* holds the re-entrant lock that serialises engine access between the event loop and
+  worker threads (node functions in thread pools talk to the engine live);
+* records each action with its events in the event history, when one is enabled;
+* turns the engine's events into the few facts the runtime indexes (new epochs with their
+  node and salvo; packets orphaned by a send) so the runtime never scans engine state;
+* knows the graph's static facts (ports, salvo conditions, edges) for validation.
+
+It uses the engine's public API only. ``NetAction.run_net_until_blocked`` and
+``NetAction.create_and_start_epoch`` are used when the engine offers them (the project's
+engine does; the published 0.2.0 engine does not, and then ``run_step`` is looped).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from netrun_sim import NetAction, NetSim, PacketLocation, Salvo
+
+from netrun.errors import NetrunRuntimeError
+
+__all__ = ["Engine", "GraphInfo"]
+
+
+class GraphInfo:
+    """Static facts of a graph, computed once."""
+
+    def __init__(self, graph: Any) -> None:
+        nodes = graph.nodes()
+        self.node_names: list[str] = list(nodes)
+        self.in_ports: dict[str, tuple[str, ...]] = {}
+        self.out_ports: dict[str, tuple[str, ...]] = {}
+        self.in_conditions: dict[str, tuple[str, ...]] = {}
+        self.out_conditions: dict[str, tuple[str, ...]] = {}
+        for name, node in nodes.items():
+            self.in_ports[name] = tuple(node.in_ports)
+            self.out_ports[name] = tuple(node.out_ports)
+            self.in_conditions[name] = tuple(node.in_salvo_conditions)
+            self.out_conditions[name] = tuple(node.out_salvo_conditions)
+        self.connected_outputs: set[tuple[str, str]] = set()
+        self.connected_inputs: set[tuple[str, str]] = set()
+        for edge in graph.edges():
+            self.connected_outputs.add((edge.source.node_name, edge.source.port_name))
+            self.connected_inputs.add((edge.target.node_name, edge.target.port_name))
+
+    def unconnected_outputs(self) -> list[tuple[str, str]]:
+        """Output ports without an edge, in node/port declaration order."""
+        return [
+            (node, port)
+            for node in self.node_names
+            for port in self.out_ports[node]
+            if (node, port) not in self.connected_outputs
+        ]
+
+
+class NewEpoch:
+    """An epoch the engine just created: ``id``, ``node`` and salvo ``pairs`` (port, pid)."""
+
+    __slots__ = ("id", "node", "pairs", "condition")
+
+    def __init__(self, epoch_id: str) -> None:
+        self.id = epoch_id
+        self.node: Optional[str] = None
+        self.pairs: list[tuple[str, str]] = []
+        self.condition: Optional[str] = None
+
+
+class Engine:
+    """Wraps one ``NetSim``; see the module docstring."""
+
+    def __init__(self, graph: Any, sim: Optional[NetSim] = None) -> None:
+        self.graph = graph
+        self.sim = sim if sim is not None else NetSim(graph)
+        self.info = GraphInfo(graph)
+        self.lock = threading.RLock()
+        self.history: Any = None
+        self._until_blocked = hasattr(NetAction, "run_net_until_blocked")
+        self._create_and_start = hasattr(NetAction, "create_and_start_epoch")
+        self._do = self.sim.do_action
+        self._tx: Optional[list[tuple[Any, list]]] = None
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _act(self, name: str, action: Any, data: Any) -> tuple[Any, list]:
+        resp, events = self._do(action)
+        history = self.history
+        if history is not None:
+            history.record_engine_action(name, data, events)
+        if self._tx is not None:
+            self._tx.append((action, events))
+        return resp, events
+
+    def begin(self) -> None:
+        """Start an all-or-nothing group of actions (holds the lock until :meth:`end`)."""
+        self.lock.acquire()
+        self._tx = []
+
+    def end(self, rollback: bool = False) -> None:
+        """End the group; with ``rollback`` undo its actions, newest first."""
+        try:
+            if rollback and self._tx:
+                for action, events in reversed(self._tx):
+                    self.sim.undo_action(action, events)
+                    if self.history is not None:
+                        self.history.record_engine_action("UndoAction", {"action": repr(action)}, None)
+        finally:
+            self._tx = None
+            self.lock.release()
+
+    # -- packets ----------------------------------------------------------------------
+    def create_packet(self, epoch_id: Optional[str] = None) -> str:
+        """A new packet inside ``epoch_id`` (or outside the net); returns its ID."""
+        with self.lock:
+            resp, _ = self._act("CreatePacket", NetAction.create_packet(epoch_id),
+                                {"epoch_id": epoch_id} if epoch_id else None)
+        return resp.packet_id
+
+    def consume_packet(self, packet_id: str) -> None:
+        with self.lock:
+            self._act("ConsumePacket", NetAction.consume_packet(packet_id), {"packet_id": packet_id})
+
+    def destroy_packet(self, packet_id: str) -> None:
+        with self.lock:
+            self._act("DestroyPacket", NetAction.destroy_packet(packet_id), {"packet_id": packet_id})
+
+    def load_output_port(self, packet_id: str, port_name: str) -> None:
+        with self.lock:
+            self._act("LoadPacketIntoOutputPort",
+                      NetAction.load_packet_into_output_port(packet_id, port_name),
+                      {"packet_id": packet_id, "port_name": port_name})
+
+    def send_output_salvo(self, epoch_id: str, condition: str) -> list[tuple[str, str]]:
+        """Send an output salvo; returns the orphaned packets as ``(packet_id, port)``."""
+        with self.lock:
+            _, events = self._act("SendOutputSalvo", NetAction.send_output_salvo(epoch_id, condition),
+                                  {"epoch_id": epoch_id, "salvo_condition": condition})
+        orphans = []
+        for ev in events:
+            if ev.kind == "PacketOrphaned":
+                orphans.append((ev.packet_id, ev.orphaned_port_name))
+        return orphans
+
+    def inject_to_input(self, node: str, port: str, count: int) -> list[str]:
+        """Create ``count`` packets outside the net and move each to an input port."""
+        location = PacketLocation.input_port(node, port)
+        ids = []
+        with self.lock:
+            for _ in range(count):
+                resp, _ = self._act("CreatePacket", NetAction.create_packet(), None)
+                pid = resp.packet_id
+                try:
+                    self._act("TransportPacketToLocation",
+                              NetAction.transport_packet_to_location(pid, location),
+                              {"packet_id": pid, "destination": {"kind": "InputPort", "node": node, "port": port}})
+                except Exception:
+                    self._act("DestroyPacket", NetAction.destroy_packet(pid), {"packet_id": pid})
+                    raise
+                ids.append(pid)
+        return ids
+
+    # -- epochs -----------------------------------------------------------------------
+    def start_epoch(self, epoch_id: str) -> None:
+        with self.lock:
+            self._act("StartEpoch", NetAction.start_epoch(epoch_id), {"epoch_id": epoch_id})
+
+    def finish_epoch(self, epoch_id: str) -> None:
+        with self.lock:
+            self._act("FinishEpoch", NetAction.finish_epoch(epoch_id), {"epoch_id": epoch_id})
+
+    def cancel_epoch(self, epoch_id: str) -> list[str]:
+        """Cancel an epoch; returns the IDs of the packets the engine destroyed."""
+        with self.lock:
+            resp, _ = self._act("CancelEpoch", NetAction.cancel_epoch(epoch_id), {"epoch_id": epoch_id})
+        return list(resp.destroyed_packets)
+
+    def create_epoch(self, node: str, pairs: list[tuple[str, str]], condition: str) -> str:
+        """A Startable epoch of ``node`` holding the given input packets."""
+        with self.lock:
+            resp, _ = self._act("CreateEpoch", NetAction.create_epoch(node, Salvo(condition, list(pairs))),
+                                {"node_name": node, "salvo_condition": condition,
+                                 "packets": [list(p) for p in pairs]})
+        return resp.epoch.id
+
+    # -- stepping ---------------------------------------------------------------------
+    def advance(self) -> list[NewEpoch]:
+        """Let the engine move packets and fire salvo conditions until it is blocked.
+
+        Returns the epochs created, in creation order.
+        """
+        with self.lock:
+            if self._until_blocked:
+                _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked(), None)
+                return self._parse_step_events(events) if events else []
+            created: list[NewEpoch] = []
+            run_step = NetAction.run_step
+            while True:
+                resp, events = self._act("RunStep", run_step(), None)
+                if events:
+                    new = self._parse_step_events(events)
+                    if new:
+                        self._guard_empty(new)
+                        created.extend(new)
+                if not resp.made_progress:
+                    return created
+
+    def _guard_empty(self, new: list[NewEpoch]) -> None:
+        for epoch in new:
+            if not epoch.pairs and epoch.condition not in (None, "__request__"):
+                raise NetrunRuntimeError(
+                    f"Input salvo condition '{epoch.condition}' on node '{epoch.node}' is "
+                    f"satisfied but takes no packets, so it would create epochs forever; make "
+                    f"its `ports` include the ports its term tests."
+                )
+
+    def _parse_step_events(self, events: list) -> list[NewEpoch]:
+        created: list[NewEpoch] = []
+        current: Optional[NewEpoch] = None
+        pending_condition: Optional[str] = None
+        for ev in events:
+            kind = ev.kind
+            if kind == "PacketMoved":
+                if current is None:
+                    continue  # edge -> input port moves before any epoch: nothing to index
+                to = ev.to_location
+                if to.kind != "Node":
+                    continue
+                frm = ev.from_location
+                current.pairs.append((frm.port_name, ev.packet_id))
+                if current.node is None:
+                    current.node = frm.node_name
+            elif kind == "InputSalvoTriggered":
+                pending_condition = ev.salvo_condition
+            elif kind == "EpochCreated":
+                current = NewEpoch(ev.epoch_id)
+                current.condition = pending_condition
+                pending_condition = None
+                created.append(current)
+            elif kind == "RequestEpochCreated":
+                for epoch in reversed(created):
+                    if epoch.id == ev.epoch_id:
+                        epoch.node = ev.node_name
+                        epoch.condition = "__request__"
+                        break
+        for epoch in created:
+            if epoch.node is None:  # an epoch whose salvo took no packets
+                epoch.node = self.sim.get_epoch(epoch.id).node_name
+        return created
+
+    # -- queries ----------------------------------------------------------------------
+    def get_epoch(self, epoch_id: Any) -> Any:
+        with self.lock:
+            return self.sim.get_epoch(epoch_id)
+
+    def get_packet(self, packet_id: Any) -> Any:
+        with self.lock:
+            return self.sim.get_packet(packet_id)
+
+    def packet_location(self, packet_id: str) -> Any:
+        packet = self.get_packet(packet_id)
+        return packet.location if packet is not None else None
+
+    def packets_at(self, location: Any) -> list[str]:
+        with self.lock:
+            return [str(p) for p in self.sim.get_packets_at_location(location)]
+
+    def startable_epoch_ids(self) -> list[str]:
+        with self.lock:
+            return [str(e) for e in self.sim.get_startable_epochs()]
+
+    def is_blocked(self) -> bool:
+        with self.lock:
+            return self.sim.is_blocked()

@@ -1,0 +1,150 @@
+"""Plain-data records the scheduler keeps per node and per epoch.
+
+They hold only data (names, IDs, counters, timestamps) plus references to the live objects
+of the current attempt, so the persistent part (:meth:`EpochRun.to_state`) is what a
+checkpoint serialises.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Optional
+
+from netrun._util.callables import is_async_callable
+from netrun.net.options import NodeConfig
+from netrun.net.packets import PacketRef
+
+__all__ = ["NodeRuntime", "EpochRun"]
+
+
+class NodeRuntime:
+    """Everything the scheduler needs about one node, resolved once (not per epoch)."""
+
+    __slots__ = (
+        "name", "in_ports", "out_ports", "out_conditions", "exec_func", "start_func", "stop_func",
+        "failed_func", "exec_async", "config", "executors", "in_types", "out_types", "capture",
+        "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
+        "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log",
+    )
+
+    def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
+                 out_conditions: tuple[str, ...]) -> None:
+        self.name = name
+        self.in_ports = in_ports
+        self.out_ports = out_ports
+        self.out_conditions = out_conditions
+        self.exec_func: Optional[Callable[..., Any]] = None
+        self.start_func: Optional[Callable[..., Any]] = None
+        self.stop_func: Optional[Callable[..., Any]] = None
+        self.failed_func: Optional[Callable[..., Any]] = None
+        self.exec_async = False
+        self.config = NodeConfig()
+        self.executors: list[Any] = []
+        self.in_types: dict[str, Any] = {}
+        self.out_types: dict[str, Any] = {}
+        self.capture = True
+        self.echo = False
+        self.ready: deque[EpochRun] = deque()
+        self.running = 0
+        self.next_start = 0.0
+        self.rate_interval = 0.0
+        self.max_parallel: Optional[int] = None
+        self.timeout: Optional[float] = None
+        self.rate_timer: Any = None
+        self.start_callbacks: list[Callable[..., Any]] = []
+        self.end_callbacks: list[Callable[..., Any]] = []
+        self.started_funcs = False
+        self.log: Any = None
+
+    def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
+        self.exec_func = exec_func
+        self.start_func = start_func
+        self.stop_func = stop_func
+        self.failed_func = failed_func
+        self.exec_async = exec_func is not None and is_async_callable(exec_func)
+
+    def apply_config(self, config: NodeConfig) -> None:
+        self.config = config
+        self.capture = config.capture_stdout
+        self.echo = config.echo_stdout
+        self.max_parallel = config.max_parallel_epochs
+        self.timeout = config.timeout
+        rate = config.rate_limit_per_second
+        self.rate_interval = (1.0 / rate) if rate else 0.0
+
+
+class EpochRun:
+    """One epoch the runtime knows about, from creation to its end.
+
+    ``pairs`` is the input salvo as ``(port, packet_id)`` in salvo order. Attempt state
+    (``ctx``, ``timer``, ``worker``...) refers to the attempt in progress.
+    """
+
+    __slots__ = (
+        "id", "node", "pairs", "condition", "created", "started", "deadline", "attempt",
+        "retry_timestamps", "retry_exceptions", "ctx", "timer", "executor", "worker", "done",
+        "_port_of", "task", "abandoned", "log_record",
+    )
+
+    def __init__(self, epoch_id: str, node: NodeRuntime, pairs: list[tuple[str, str]],
+                 condition: Optional[str], created: float) -> None:
+        self.id = epoch_id
+        self.node = node
+        self.pairs = pairs
+        self.condition = condition
+        self.created = created
+        self.started = 0.0
+        self.deadline: Optional[float] = None
+        self.attempt = 0
+        self.retry_timestamps: Optional[list] = None
+        self.retry_exceptions: Optional[list] = None
+        self.ctx: Any = None
+        self.timer: Any = None
+        self.executor: Any = None
+        self.worker: Any = None
+        self.done = False
+        self._port_of: Optional[dict[str, str]] = None
+        self.task: Any = None
+        self.abandoned: Any = None
+        self.log_record: Any = None
+
+    def port_of(self, packet_id: str) -> Optional[str]:
+        """The input port a packet of this epoch's salvo arrived on (``None``: not an input)."""
+        pairs = self.pairs
+        if len(pairs) <= 4:
+            for port, pid in pairs:
+                if pid == packet_id:
+                    return port
+            return None
+        table = self._port_of
+        if table is None:
+            table = self._port_of = {pid: port for port, pid in pairs}
+        return table.get(packet_id)
+
+    def packets_by_port(self) -> dict[str, list[PacketRef]]:
+        """The ``packets`` argument of the exec function."""
+        out: dict[str, list[PacketRef]] = {}
+        for port, pid in self.pairs:
+            refs = out.get(port)
+            if refs is None:
+                out[port] = [PacketRef(pid)]
+            else:
+                refs.append(PacketRef(pid))
+        return out
+
+    def input_packets(self) -> dict[str, list[str]]:
+        """``{port: [packet_id]}`` (plain strings)."""
+        out: dict[str, list[str]] = {}
+        for port, pid in self.pairs:
+            out.setdefault(port, []).append(pid)
+        return out
+
+    def to_state(self) -> dict[str, Any]:
+        """The persistent part, as plain data (for checkpoints)."""
+        return {
+            "epoch_id": self.id,
+            "node_name": self.node.name,
+            "salvo_condition": self.condition,
+            "packets": [list(p) for p in self.pairs],
+            "attempt": self.attempt,
+        }

@@ -1,0 +1,533 @@
+"""The scheduler: the single async core behind every front door of ``Net``.
+
+It owns the engine adapter, the per-node runtime records, the value store, output queues,
+dead-letter queue, history and logs, and the executors ("where an epoch runs"). One
+``drive`` coroutine at a time runs the net on whatever event loop awaits it: the caller's
+loop for the async methods, the net's private loop thread for the sync ones.
+
+How a run proceeds (``drive``):
+
+1. ``advance``: the engine moves packets and fires input salvo conditions until it is
+   blocked (so packets injected onto one port all get their epochs *before* any starts:
+   eight packets and ``max_parallel_epochs=4`` start four epochs at once);
+2. ``launch_ready``: start every startable epoch its node's limits allow (exec function
+   set, ``max_parallel_epochs``, ``rate_limit_per_second``, pool capacity). Sync nodes on the
+   main loop run inline, without a task; others go to their executor;
+3. wait until an attempt completes, an injection arrives, a rate-limit timer fires or a
+   pause is requested; repeat. The run ends when nothing runs and nothing can start
+   ("blocked"), or after a pause once running epochs have finished.
+
+The epoch lifecycle (attempts, commit, retries, failure) is in ``_lifecycle.py``; the
+operations a node context performs live are in ``_live_ops.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import warnings
+from collections import deque
+from typing import Any, Callable, Optional
+
+from netrun._util.aio import run_coroutine_blocking
+from netrun._util.callables import callable_name, is_async_callable
+from netrun.errors import NetStateError, NodeConfigError, NodeLifecycleError, NodeNotFoundError
+from netrun.net._engine import Engine
+from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
+from netrun.net._lifecycle import LifecycleMixin
+from netrun.net._live_ops import LiveOpsMixin
+from netrun.net._records import EpochRun, NodeRuntime
+from netrun.net.logs import inject_print
+from netrun.net.options import NodeConfig
+from netrun.net.state import NetState
+
+__all__ = ["Scheduler"]
+
+
+class Scheduler(LifecycleMixin, LiveOpsMixin):
+    """See the module docstring. Built by a ``Net`` front door; not public API."""
+
+    def __init__(self, graph: Any, *, net: Any, store: Any, dlq: Any, history: Any, logs: Any,
+                 types: Any, queues: Any, on_error: str, error_callback: Optional[Callable[..., Any]],
+                 thread_pools: Optional[dict[str, dict]] = None,
+                 process_pools: Optional[dict[str, dict]] = None,
+                 flush_history_on_pause: bool = True) -> None:
+        self.engine = Engine(graph)
+        self.engine.history = history
+        self.info = self.engine.info
+        self.net = net
+        self.store = store
+        self.dlq = dlq
+        self.history = history
+        self.logs = logs
+        self.types = types
+        self.queues = queues
+        self.on_error = on_error
+        self.error_callback = error_callback
+        self.error_callback_async = error_callback is not None and is_async_callable(error_callback)
+        self.flush_history_on_pause = flush_history_on_pause
+        self.nodes: dict[str, NodeRuntime] = {
+            name: NodeRuntime(name, self.info.in_ports[name], self.info.out_ports[name],
+                              self.info.out_conditions[name])
+            for name in self.info.node_names
+        }
+        for node in self.nodes.values():
+            node.log = logs.get_log(node.name)
+        types.add_listener(self._refresh_types)
+        self.main = MainLoopExecutor(self)
+        self.executors: dict[str, Any] = {"main": self.main}
+        for name, spec in (thread_pools or {}).items():
+            self.executors[name] = ThreadPoolExecutor(self, name, _pool_size(name, spec))
+        if process_pools:
+            from netrun.net._process_pool import ProcessPoolExecutor
+
+            for name, spec in process_pools.items():
+                if name in self.executors:
+                    raise NodeConfigError(f"Pool name {name!r} is used twice; pool names must be unique")
+                self.executors[name] = ProcessPoolExecutor(self, name, _pool_size(name, spec), spec)
+        for node in self.nodes.values():
+            node.executors = [self.main]
+        # run state
+        self.state = NetState.CREATED
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.runs: dict[str, EpochRun] = {}
+        self.ready_nodes: dict[str, None] = {}
+        self.running = 0
+        self.pause_requested = False
+        self.pending_raise: Optional[BaseException] = None
+        self.driving = False
+        self.started = False
+        self.tasks: set[asyncio.Task] = set()
+        self._wakeup: Optional[asyncio.Event] = None
+        self._waiting = False
+        self._done: deque = deque()
+        self._drain_scheduled = False
+        self.idle = threading.Event()
+        self.idle.set()
+        self._idle_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self.epoch_start_callbacks: list[Callable[..., Any]] = []
+        self.epoch_end_callbacks: list[Callable[..., Any]] = []
+        self.run_error: Optional[BaseException] = None
+
+    # ================================================================== node setup
+    def node(self, name: str) -> NodeRuntime:
+        """The runtime record of a node (``NodeNotFoundError`` naming the known nodes)."""
+        node = self.nodes.get(name)
+        if node is None:
+            raise NodeNotFoundError(
+                f"Node not found: {name!r}. The graph's nodes are: {', '.join(self.nodes) or 'none'}"
+            )
+        return node
+
+    def check_not_running(self, what: str) -> None:
+        if self.driving:
+            raise NetStateError(
+                f"Cannot {what} while the net is running; call net.pause() (or wait until "
+                f"net.start() returns) first"
+            )
+        if self.state is NetState.STOPPED:
+            raise NetStateError(f"Cannot {what}: the net is stopped; build a new Net")
+
+    def set_node_exec(self, name: str, exec_func: Any, start_func: Any, stop_func: Any,
+                      failed_func: Any) -> None:
+        node = self.node(name)
+        self.check_not_running(f"set the functions of node '{name}'")
+        for label, func in (("exec_node_func", exec_func), ("start_node_func", start_func),
+                            ("stop_node_func", stop_func), ("exec_failed_node_func", failed_func)):
+            if func is not None and not callable(func):
+                raise NodeConfigError(
+                    f"{label} of node '{name}' must be callable, got {type(func).__name__}"
+                )
+        node.set_funcs(exec_func, start_func, stop_func, failed_func)
+        node.started_funcs = False
+        for func in (exec_func, start_func, stop_func, failed_func):
+            if func is not None and node.capture:
+                inject_print(func)
+        self._validate_pool_mode(node, node.config)
+        if exec_func is not None:
+            # epochs that were waiting for a function can run now
+            waiting = [r for r in self.runs.values() if r.node is node and r.started == 0.0
+                       and r not in node.ready]
+            node.ready.extend(waiting)
+            if node.ready:
+                self.ready_nodes[name] = None
+        else:
+            node.ready.clear()
+            self.ready_nodes.pop(name, None)
+
+    def set_node_config(self, name: str, options: dict[str, Any]) -> NodeConfig:
+        node = self.node(name)
+        self.check_not_running(f"change the options of node '{name}'")
+        config = node.config.merged(**options)
+        executors = []
+        for pool in config.pools:
+            executor = self.executors.get(pool)
+            if executor is None:
+                known = [p for p in self.executors if p != "main"]
+                raise NodeConfigError(
+                    f"Node '{name}' uses pool {pool!r}, which is not defined; defined pools: "
+                    f"{', '.join(known) or 'none'} (define pools with Net(..., "
+                    f"thread_pools={{{pool!r}: {{'size': 4}}}}))"
+                )
+            executors.append(executor)
+        self._validate_pool_mode(node, config)
+        node.apply_config(config)
+        node.executors = executors or [self.main]
+        if node.capture:
+            for func in (node.exec_func, node.start_func, node.stop_func, node.failed_func):
+                if func is not None:
+                    inject_print(func)
+        return config
+
+    def _validate_pool_mode(self, node: NodeRuntime, config: NodeConfig) -> None:
+        pools = [self.executors[p] for p in config.pools if p in self.executors]
+        if config.pool_init_mode == "global" and any(p.kind == "process" for p in pools):
+            raise NodeConfigError(
+                f"Node '{node.name}': pool_init_mode='global' is only possible for thread "
+                f"pools; a process pool runs start functions once per worker process"
+            )
+
+    def _refresh_types(self, name: str) -> None:
+        node = self.nodes.get(name)
+        if node is not None:
+            node.in_types = self.types.compiled("in", name)
+            node.out_types = self.types.compiled("out", name)
+
+    # ================================================================== queries
+    def running_epoch(self, epoch_id: str) -> Optional[EpochRun]:
+        run = self.runs.get(epoch_id)
+        return run if run is not None and run.started else None
+
+    def startable_ids(self, node: Optional[str] = None) -> list[str]:
+        return [r.id for r in self.runs.values() if not r.started and (node is None or r.node.name == node)]
+
+    # ================================================================== waking up
+    def wake(self) -> None:
+        """Wake the driver (loop thread only)."""
+        if self._waiting and self._wakeup is not None:
+            self._wakeup.set()
+
+    def wake_threadsafe(self) -> None:
+        """Wake the driver from any thread."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            if _on_loop_thread(loop):
+                self.wake()
+            else:
+                loop.call_soon_threadsafe(self.wake)
+        except RuntimeError:
+            pass
+
+    def post_done(self, run: EpochRun, ctx: Any, exc: Optional[BaseException], payload: Any = None) -> None:
+        """Report a finished attempt from a worker thread (wake-ups are batched)."""
+        self._done.append((run, ctx, exc, payload))
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            try:
+                self.loop.call_soon_threadsafe(self._drain_done)  # type: ignore[union-attr]
+            except RuntimeError:
+                self._drain_scheduled = False
+
+    def _drain_done(self) -> None:
+        self._drain_scheduled = False
+        done = self._done
+        while done:
+            run, ctx, exc, payload = done.popleft()
+            self.attempt_done(run, ctx, exc, payload)
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        """A task the driver waits for before the run can end (failure handling, async
+        callbacks)."""
+        task = self.loop.create_task(coro)  # type: ignore[union-attr]
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self.run_error is None:
+            self.run_error = task.exception()
+        self.wake()
+
+    def request_pause(self) -> None:
+        """Finish running epochs, start no new ones (thread-safe)."""
+        self.pause_requested = True
+        self.wake_threadsafe()
+
+    def work_arrived(self) -> None:
+        """Something new may be startable (injection from any thread)."""
+        self.idle.clear()
+        self.wake_threadsafe()
+
+    def _set_idle(self) -> None:
+        self.idle.set()
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for loop, fut in waiters:
+            try:
+                loop.call_soon_threadsafe(_resolve, fut)
+            except RuntimeError:
+                pass
+
+    async def wait_idle(self, timeout: Optional[float] = None) -> bool:
+        """Wait (from any loop) until the net is blocked or no run is active."""
+        if self.idle.is_set():
+            return True
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._idle_waiters.append((loop, fut))
+        if self.idle.is_set():
+            return True
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    # ================================================================== driving
+    async def drive(self, mode: str) -> bool:
+        """Run the net: ``"step"`` (one step), ``"until_blocked"`` or ``"background"`` (keep
+        waiting for new work until paused). Returns whether any epoch was started."""
+        if self.state is NetState.STOPPED:
+            raise NetStateError("The net is stopped and cannot run again; build a new Net")
+        if self.driving:
+            raise NetStateError(
+                "The net is already running (a background run or another run call); wait for "
+                "it with net.wait_until_blocked() or call net.pause() first"
+            )
+        self.driving = True
+        self.loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self.pause_requested = False
+        self.pending_raise = None
+        self.run_error = None
+        self.idle.clear()
+        self.state = NetState.RUNNING
+        any_started = False
+        try:
+            await self.ensure_started()
+            if mode == "step":
+                any_started = await self._drive_step()
+            else:
+                any_started = await self._drive_loop(mode == "background")
+        finally:
+            self.driving = False
+            if self.state is NetState.RUNNING:
+                self.state = NetState.PAUSED
+            if self.history is not None and self.flush_history_on_pause:
+                self.history.flush()
+            self._set_idle()
+        if self.run_error is not None:
+            error, self.run_error = self.run_error, None
+            raise error
+        if self.pending_raise is not None:
+            error, self.pending_raise = self.pending_raise, None
+            raise error
+        return any_started
+
+    async def _wait(self) -> None:
+        self._waiting = True
+        try:
+            await self._wakeup.wait()  # type: ignore[union-attr]
+        finally:
+            self._waiting = False
+            self._wakeup.clear()  # type: ignore[union-attr]
+
+    def _should_stop(self) -> bool:
+        return self.pause_requested or self.pending_raise is not None or self.run_error is not None
+
+    async def _drain(self) -> None:
+        while self.running or self.tasks:
+            await self._wait()
+
+    async def _drive_loop(self, background: bool) -> bool:
+        started_any = False
+        while True:
+            if self._should_stop():
+                await self._drain()
+                return started_any
+            self.advance()
+            launched = self.launch_ready()
+            if launched:
+                started_any = True
+                continue
+            if self.running == 0 and not self.tasks and not self._done:
+                if not self._rate_limited_waiting():
+                    self._set_idle()
+                    if not background:
+                        return started_any
+            await self._wait()
+
+    async def _drive_step(self) -> bool:
+        self.advance()
+        budget = {name: len(self.nodes[name].ready) for name in self.ready_nodes}
+        started_any = False
+        while budget and not self._should_stop():
+            started_any |= self.launch_ready(budget) > 0
+            if budget:
+                await self._wait()
+        await self._drain()
+        return started_any
+
+    def _rate_limited_waiting(self) -> bool:
+        return any(self.nodes[n].rate_timer is not None for n in self.ready_nodes)
+
+    def advance(self) -> None:
+        """Let the engine run until blocked and index the epochs it created."""
+        now = time.monotonic()
+        nodes = self.nodes
+        runs = self.runs
+        for new in self.engine.advance():
+            node = nodes[new.node]
+            run = EpochRun(new.id, node, new.pairs, new.condition, now)
+            runs[new.id] = run
+            if node.exec_func is not None:
+                node.ready.append(run)
+                self.ready_nodes[node.name] = None
+
+    def launch_ready(self, budget: Optional[dict[str, int]] = None) -> int:
+        """Start every ready epoch the limits allow; returns how many started."""
+        launched = 0
+        loop = self.loop
+        for name in list(self.ready_nodes):
+            node = self.nodes[name]
+            ready = node.ready
+            limit = budget.get(name, 0) if budget is not None else -1
+            while ready and limit != 0:
+                if self._should_stop():
+                    return launched
+                if node.max_parallel is not None and node.running >= node.max_parallel:
+                    break
+                if node.rate_interval:
+                    now = loop.time()  # type: ignore[union-attr]
+                    if now < node.next_start:
+                        if node.rate_timer is None:
+                            node.rate_timer = loop.call_at(node.next_start, self._rate_ready, node)  # type: ignore[union-attr]
+                        break
+                    node.next_start = max(node.next_start, now) + node.rate_interval
+                executor = self._pick_executor(node)
+                if executor is None:
+                    break
+                run = ready.popleft()
+                self.launch(run, executor)
+                launched += 1
+                if limit > 0:
+                    limit -= 1
+            if budget is not None:
+                if limit == 0 or not ready:
+                    budget.pop(name, None)
+                else:
+                    budget[name] = limit
+            if not ready:
+                self.ready_nodes.pop(name, None)
+        return launched
+
+    def _rate_ready(self, node: NodeRuntime) -> None:
+        node.rate_timer = None
+        self.wake()
+
+    def _pick_executor(self, node: NodeRuntime) -> Any:
+        executors = node.executors
+        if len(executors) == 1:
+            executor = executors[0]
+            return executor if executor.has_capacity() else None
+        best, best_free = None, 0.0
+        for executor in executors:  # "least busy": the pool with most free workers
+            free = executor.available()
+            if free > best_free:
+                best, best_free = executor, free
+        return best
+
+    # ================================================================== start / stop functions
+    async def ensure_started(self) -> None:
+        """Start pools and run start functions not run yet (once per net lifetime)."""
+        for executor in self.executors.values():
+            await executor.start(self)
+        per_pool: dict[str, list[NodeRuntime]] = {}
+        for node in self.nodes.values():
+            if node.started_funcs:
+                continue
+            node.started_funcs = True
+            if node.start_func is None:
+                continue
+            pooled = [e for e in node.executors if e is not self.main]
+            if pooled and node.config.pool_init_mode == "per_worker":
+                for executor in pooled:
+                    per_pool.setdefault(executor.name, []).append(node)
+                continue
+            await self.call_lifecycle(node, node.start_func, "start")
+        for pool, nodes in per_pool.items():
+            await self.executors[pool].init_nodes(self, nodes)
+        self.started = True
+
+    async def call_lifecycle(self, node: NodeRuntime, func: Callable[..., Any], phase: str) -> None:
+        try:
+            result = func(self.net)
+            if asyncio.iscoroutine(result) or hasattr(result, "__await__"):
+                await result
+        except Exception as exc:
+            if phase == "start":
+                node.started_funcs = False
+                raise NodeLifecycleError(node.name, phase, exc) from exc
+            self.report_lifecycle_error(node, phase, exc)
+
+    def call_lifecycle_blocking(self, node: NodeRuntime, func: Callable[..., Any]) -> None:
+        """Call a start/stop function from a worker thread (async ones run to completion)."""
+        result = func(self.net)
+        if asyncio.iscoroutine(result):
+            run_coroutine_blocking(result)
+
+    def report_lifecycle_error(self, node: NodeRuntime, phase: str, exc: BaseException) -> None:
+        error = NodeLifecycleError(node.name, phase, exc)
+        node.log.add(str(error), level="error")
+        warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+
+    async def shutdown(self) -> None:
+        """Stop: let running epochs finish, run stop functions, close pools. Final."""
+        if self.state is NetState.STOPPED:
+            return
+        self.request_pause()
+        if self.started:
+            per_pool: dict[str, list[NodeRuntime]] = {}
+            for node in self.nodes.values():
+                if node.stop_func is None or not node.started_funcs:
+                    continue
+                pooled = [e for e in node.executors if e is not self.main]
+                if pooled and node.config.pool_init_mode == "per_worker":
+                    for executor in pooled:
+                        per_pool.setdefault(executor.name, []).append(node)
+                    continue
+                await self.call_lifecycle(node, node.stop_func, "stop")
+            for pool, nodes in per_pool.items():
+                await self.executors[pool].stop_nodes(self, nodes)
+        for executor in self.executors.values():
+            await executor.close(self)
+        if self.history is not None:
+            self.history.flush()
+        self.state = NetState.STOPPED
+        self._set_idle()
+
+
+def _pool_size(name: str, spec: Any) -> int:
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise NodeConfigError(f"Pool {name!r} must be configured with a dict like {{'size': 4}}, got {spec!r}")
+    size = spec.get("size", 4)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise NodeConfigError(f"Pool {name!r} needs an integer size >= 1, got {size!r}")
+    return size
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)

@@ -1,0 +1,244 @@
+"""Node logs and print capture.
+
+Each node has a :class:`NodeLog` of :class:`NodeLogEntry` (message, timestamp, epoch, level).
+Output of ``print`` inside node functions lands there (PROJECT_SPEC: capture is done by
+injecting a custom ``print`` into the function's ``__globals__``):
+
+* :func:`inject_print` puts :func:`netrun_print` into the module globals of a node function
+  (once per module; a module that defines its own ``print`` is left alone).
+* :func:`netrun_print` looks up the capture target of the *current* thread / asyncio task
+  (a ``ContextVar`` the runtime sets around each attempt) and records the text with the time
+  of the ``print`` call. Outside a node function, or for ``print(..., file=f)``, it is the
+  builtin ``print``. Safe to call from many threads at once.
+
+The original implementation's ``StdoutCapture`` / ``capture_stdout`` are kept: they activate
+the same capture for a block of code (they no longer swap the process-wide ``sys.stdout``,
+which captured other threads' output too).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import sys
+import threading
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, List, Optional
+
+from netrun._util.callables import function_globals
+from netrun.net._current import current_attempt
+
+__all__ = [
+    "NodeLogEntry",
+    "NodeLog",
+    "NodeLogManager",
+    "StdoutCapture",
+    "capture_stdout",
+    "netrun_print",
+    "inject_print",
+]
+
+_builtin_print = builtins.print
+
+
+class NodeLogEntry:
+    """One captured line (or log message) of a node."""
+
+    __slots__ = ("message", "timestamp", "epoch_id", "level")
+
+    def __init__(self, message: str, timestamp: Optional[datetime] = None,
+                 epoch_id: Optional[str] = None, level: str = "info") -> None:
+        self.message = message
+        self.timestamp = timestamp if timestamp is not None else datetime.now(timezone.utc)
+        self.epoch_id = epoch_id
+        self.level = level
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"message": self.message, "timestamp": self.timestamp.isoformat(),
+                "epoch_id": self.epoch_id, "level": self.level}
+
+    def __repr__(self) -> str:
+        return (f"NodeLogEntry(message={self.message!r}, timestamp={self.timestamp.isoformat()}, "
+                f"epoch_id={self.epoch_id!r}, level={self.level!r})")
+
+
+class NodeLog:
+    """Thread-safe log of one node, optionally bounded (oldest entries dropped)."""
+
+    def __init__(self, node_name: str, max_entries: Optional[int] = None) -> None:
+        self.node_name = node_name
+        self.max_entries = max_entries
+        self._entries: deque[NodeLogEntry] = deque(maxlen=max_entries)
+        self._lock = threading.Lock()
+
+    def add(self, message: str, epoch_id: Optional[str] = None, level: str = "info",
+            timestamp: Optional[datetime] = None) -> NodeLogEntry:
+        """Append an entry (timestamp defaults to now)."""
+        entry = NodeLogEntry(message, timestamp, epoch_id, level)
+        with self._lock:
+            self._entries.append(entry)
+        return entry
+
+    def get_entries(self, epoch_id: Optional[str] = None, limit: Optional[int] = None) -> List[NodeLogEntry]:
+        """Entries, oldest first; optionally one epoch's, optionally only the last ``limit``."""
+        with self._lock:
+            entries = list(self._entries)
+        if epoch_id is not None:
+            epoch_id = str(epoch_id)
+            entries = [e for e in entries if e.epoch_id == epoch_id]
+        if limit is not None:
+            entries = entries[-limit:] if limit > 0 else []
+        return entries
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class NodeLogManager:
+    """One :class:`NodeLog` per node (created on demand), plus an epoch → node index."""
+
+    def __init__(self, max_entries_per_node: Optional[int] = None) -> None:
+        self.max_entries_per_node = max_entries_per_node
+        self._logs: dict[str, NodeLog] = {}
+        self._lock = threading.Lock()
+        self._epoch_nodes: dict[str, str] = {}
+
+    def get_log(self, node_name: str) -> NodeLog:
+        """The node's log (created if needed)."""
+        log = self._logs.get(node_name)
+        if log is None:
+            with self._lock:
+                log = self._logs.get(node_name)
+                if log is None:
+                    log = NodeLog(node_name, self.max_entries_per_node)
+                    self._logs[node_name] = log
+        return log
+
+    def note_epoch(self, epoch_id: str, node_name: str) -> None:
+        """Remember which node an epoch belongs to (for ``get_epoch_log(epoch_id)``)."""
+        self._epoch_nodes[epoch_id] = node_name
+
+    def node_of_epoch(self, epoch_id: str) -> Optional[str]:
+        """The node of an epoch that logged something, if known."""
+        return self._epoch_nodes.get(str(epoch_id))
+
+    def get_node_log(self, node_name: str, limit: Optional[int] = None) -> List[NodeLogEntry]:
+        """A node's entries (``[]`` for a node that never logged)."""
+        log = self._logs.get(node_name)
+        return log.get_entries(limit=limit) if log is not None else []
+
+    def get_epoch_log(self, node_name: str, epoch_id: str, limit: Optional[int] = None) -> List[NodeLogEntry]:
+        """One epoch's entries in a node's log."""
+        log = self._logs.get(node_name)
+        return log.get_entries(epoch_id=epoch_id, limit=limit) if log is not None else []
+
+    def node_names(self) -> list[str]:
+        """Nodes that have a log."""
+        return list(self._logs)
+
+    def clear(self) -> None:
+        """Empty every log."""
+        for log in list(self._logs.values()):
+            log.clear()
+        self._epoch_nodes.clear()
+
+
+# --------------------------------------------------------------------------------------
+# print capture
+# --------------------------------------------------------------------------------------
+class PrintTarget:
+    """The current attempt as seen by ``print`` and ``PacketRef.location``: where captured
+    output goes (a node log tagged with the epoch, or a list of ``(timestamp, text)`` for
+    attempts in another process; ``capture=False`` means the builtin ``print``), and how to
+    find a packet's location."""
+
+    __slots__ = ("log", "epoch_id", "echo", "sink", "manager", "capture", "locate")
+
+    def __init__(self, log: Optional[NodeLog], epoch_id: Optional[str], echo: bool = False,
+                 sink: Optional[list] = None, manager: Optional[NodeLogManager] = None,
+                 capture: bool = True, locate: Optional[Callable[[str], Any]] = None) -> None:
+        self.log = log
+        self.epoch_id = epoch_id
+        self.echo = echo
+        self.sink = sink
+        self.manager = manager
+        self.capture = capture
+        self.locate = locate
+
+    def write(self, text: str) -> None:
+        stamp = datetime.now(timezone.utc)
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            if self.sink is not None:
+                self.sink.append((stamp, line))
+            elif self.log is not None:
+                if self.manager is not None and self.epoch_id is not None:
+                    self.manager.note_epoch(self.epoch_id, self.log.node_name)
+                self.log.add(line, self.epoch_id, "info", stamp)
+
+
+current_print_target = current_attempt
+
+
+def netrun_print(*args: Any, sep: Optional[str] = " ", end: Optional[str] = "\n",
+                 file: Any = None, flush: bool = False) -> None:
+    """Drop-in ``print`` that records into the running node's log (see module docs)."""
+    target = current_attempt.get()
+    if target is None or not target.capture or (file is not None and file is not sys.stdout):
+        _builtin_print(*args, sep=sep, end=end, file=file, flush=flush)
+        return
+    text = (" " if sep is None else sep).join(map(str, args)) + ("\n" if end is None else end)
+    target.write(text)
+    if target.echo:
+        _builtin_print(*args, sep=sep, end=end, file=sys.stdout, flush=flush)
+
+
+netrun_print.__netrun_print__ = True  # type: ignore[attr-defined]
+
+
+def inject_print(func: Callable[..., Any]) -> bool:
+    """Inject :func:`netrun_print` as ``print`` into ``func``'s module globals.
+
+    Returns ``True`` when capture will work for ``func``. A module that defines its own
+    ``print`` is left alone (returns ``False``), as are callables without Python globals.
+    """
+    ok = False
+    for g in function_globals(func):
+        current = g.get("print")
+        if current is None:
+            g["print"] = netrun_print
+            ok = True
+        elif getattr(current, "__netrun_print__", False):
+            ok = True
+    return ok
+
+
+class StdoutCapture:
+    """Context manager: while active, ``print`` of functions with the injected ``print``
+    (and of this block, if its module has it) goes to ``node_log``, tagged with ``epoch_id``."""
+
+    def __init__(self, node_log: NodeLog, epoch_id: Optional[str], echo: bool = False) -> None:
+        self._target = PrintTarget(node_log, epoch_id, echo)
+        self._token: Any = None
+
+    def __enter__(self) -> "StdoutCapture":
+        self._token = current_print_target.set(self._target)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        current_print_target.reset(self._token)
+
+
+@contextlib.contextmanager
+def capture_stdout(node_log: NodeLog, epoch_id: Optional[str], echo: bool = False) -> Iterator[StdoutCapture]:
+    """``with capture_stdout(log, epoch_id): ...`` (yields the active :class:`StdoutCapture`)."""
+    with StdoutCapture(node_log, epoch_id, echo) as cap:
+        yield cap
