@@ -51,7 +51,7 @@ class ConfigModel(BaseModel):
                 if value is None or isinstance(value, (dict, list)) and not value:
                     if value == field.get_default(call_default_factory=True):
                         del data[key]
-            if "type" in fields and "type" not in data:
+            if "type" not in data and _has_discriminator(type(self)):
                 data = {"type": getattr(self, "type"), **data}
         return data
 
@@ -72,6 +72,19 @@ class ConfigModel(BaseModel):
     def has_var_refs(self) -> bool:
         """True when some field (at any depth) still holds a reference."""
         return _contains_ref(self)
+
+
+def _has_discriminator(cls: type) -> bool:
+    """True when ``cls.type`` is a one-value ``Literal`` (a tagged-union member)."""
+    cached = cls.__dict__.get("_netrun_discriminator")
+    if cached is None:
+        import typing
+
+        field = cls.model_fields.get("type")  # type: ignore[attr-defined]
+        cached = bool(field is not None and typing.get_origin(field.annotation) is typing.Literal
+                      and len(typing.get_args(field.annotation)) == 1)
+        setattr(cls, "_netrun_discriminator", cached)
+    return cached
 
 
 #: Names used by the published runtime for its base class.

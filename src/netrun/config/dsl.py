@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netrun.config.errors import ConfigError, ExpressionParseError, Problem
+from netrun.config.errors import ConfigError, ExpressionParseError, Problem, did_you_mean
 from netrun.config.expressions import parse_when, term_to_when
 
 __all__ = [
@@ -109,8 +109,8 @@ class _Translator:
     def check_keys(self, table: dict[str, Any], allowed: Any, dpath: tuple[Any, ...], what: str) -> None:
         for key in table:
             if key not in allowed:
-                self.problem(dpath + (key,), f"unknown key {key!r} in {what}", "unknown_key",
-                             key, "one of: " + _allowed(allowed))
+                self.problem(dpath + (key,), f"unknown key {key!r} in {what}{did_you_mean(key, allowed)}",
+                             "unknown_key", key, "one of: " + _allowed(allowed))
 
     def table(self, value: Any, dpath: tuple[Any, ...], what: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -127,8 +127,8 @@ class _Translator:
         for key, value in net.items():
             dpath = ("net", key)
             if key not in allowed:
-                self.problem(dpath, f"unknown key {key!r} in [net]", "unknown_key", key,
-                             "one of: " + _allowed(allowed))
+                self.problem(dpath, f"unknown key {key!r} in [net]{did_you_mean(key, allowed)}",
+                             "unknown_key", key, "one of: " + _allowed(allowed))
             elif key == "meta":
                 out["extra"] = value
                 self.origin[("extra",)] = dpath
@@ -224,6 +224,9 @@ class _Translator:
                                          opt, "one of them")
                             continue
                         exec_cfg[opt] = v
+                        field = _OPTION_FIELDS.get(opt, opt)
+                        if field != opt:
+                            self.origin[cpath + ("execution_config", field)] = kpath + (opt,)
             elif key == "meta":
                 out["extra"] = value
                 self.origin[cpath + ("extra",)] = kpath
@@ -319,6 +322,8 @@ class _Translator:
                 if not isinstance(text, str) or "." not in text.strip("."):
                     self.problem(dpath + (key,), f"edge {key!r} must name a port as 'Node.port'",
                                  "invalid_value", text, f'{key} = "Node.port"')
+                    # Placeholders keep the schema check from reporting the same edge again.
+                    out[node_f], out[port_f] = "?", "?"
                     continue
                 out[node_f], _, out[port_f] = text.rpartition(".")
         for key in ("source_node", "source_port", "target_node", "target_port", "dependency", "meta"):

@@ -36,6 +36,7 @@ __all__ = [
     "Problem",
     "UnfilledPlaceholderError",
     "UnknownNodeVariableError",
+    "did_you_mean",
     "format_path",
 ]
 
@@ -91,7 +92,23 @@ class Problem(BaseModel):
         elif self.line is not None:
             where = f"line {self.line}" + (f", column {self.column}" if self.column else "") + ": "
         expected = f"; expected {self.expected}" if self.expected else ""
-        return f"{where}{format_path(self.loc)}: {self.msg}{expected}"
+        got = ""
+        if self.value is not None and self.type not in _VALUE_IN_MESSAGE:
+            got = f" (got {self.value!r})"
+        return f"{where}{format_path(self.loc)}: {self.msg}{got}{expected}"
+
+
+# Problem types whose message already names the offending value.
+_VALUE_IN_MESSAGE = {"unknown_key", "missing", "duplicate_name", "unknown_node", "unknown_port",
+                     "unknown_pool", "fan_out", "missing_env_var", "dotted_prefix"}
+
+
+def did_you_mean(word: str, choices: "list[str] | tuple[str, ...]") -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or ``""``."""
+    import difflib
+
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.75)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 #: The published runtime's name for :class:`Problem` (a record, not an exception).

@@ -25,12 +25,14 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ValidationError
 
 from netrun.config._locate import SourceIndex, index_source
+from netrun.config.var_ref import is_var_ref_data
 from netrun.config.errors import (
     ConfigError,
     ConfigFileError,
     ConfigValidationFailed,
     Problem,
     UnknownNodeVariableError,
+    did_you_mean,
 )
 
 if sys.version_info >= (3, 11):
@@ -380,6 +382,8 @@ def validation_problems(exc: ValidationError, data: Any, root: type[BaseModel]) 
         if kind == "extra_forbidden":
             keys = _allowed_keys(root, data, loc[:-1])
             msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+            if loc and keys:
+                msg += did_you_mean(str(loc[-1]), keys)
             expected = "one of: " + ", ".join(keys) if keys else None
             value = loc[-1] if loc else value
             kind = "unknown_key"
@@ -399,8 +403,30 @@ def validation_problems(exc: ValidationError, data: Any, root: type[BaseModel]) 
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, "):]
             msg = msg[0].lower() + msg[1:] if msg else msg
+            expected = _expected_for(kind, err.get("ctx") or {})
         problems.append(Problem(loc=list(loc), msg=msg, type=kind, value=_short(value), expected=expected))
     return problems
+
+
+_EXPECTED = {
+    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "text (a string)", "dict_type": "a table",
+    "list_type": "a list", "model_type": "a table", "model_attributes_type": "a table",
+    "callable_type": "a function or an import path string", "tuple_type": "a list",
+}
+
+
+def _expected_for(kind: str, ctx: dict[str, Any]) -> str | None:
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()), "?")
+        return f"a number {op} {bound}"
+    if kind == "literal_error":
+        return "one of " + str(ctx.get("expected", ""))
+    return None
 
 
 def _short(value: Any) -> Any:
@@ -595,7 +621,7 @@ def _fill_table(table: Any, data: dict[str, Any], *, parent: str = "") -> None:
             for port, spec in v.items():
                 sub[port] = _toml_item(spec, inline_tables=True)
             table[k] = sub
-        elif (k in _INLINE_KEYS or (parent in ("options",) and _is_flat(v))) and _is_flat(v) and len(v) <= 6:
+        elif is_var_ref_data(v) or (k in _INLINE_KEYS and _is_flat(v) and len(v) <= 6):
             table[k] = _toml_item(v, inline_tables=True)
         else:
             sub = tomlkit.table()

@@ -52,7 +52,7 @@ class GraphConfig(ConfigModel):
     def to_graph(self) -> Any:
         """The engine's ``netrun_sim.Graph`` (the graph is resolved first if needed)."""
         graph = self
-        if self.has_subgraphs() or any(isinstance(n, NodeConfig) and n.factory for n in self.nodes):
+        if self.has_subgraphs() or any(n.factory and not n.is_resolved for n in self.nodes):
             graph = self.resolve(resolve_imports=False)
         import netrun_sim
 

@@ -21,6 +21,7 @@ from pydantic import (
     PositiveInt,
     Tag,
     field_serializer,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -383,6 +384,13 @@ class NodeConfig(ConfigModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     factory: str | types.ModuleType | None = None
     factory_args: dict[str, Any] = Field(default_factory=dict)
+
+    #: Set on the output of :meth:`resolve` (factory applied, defaults generated).
+    _resolved: bool = PrivateAttr(default=False)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self._resolved
 
     @field_validator("in_ports", "out_ports", mode="before")
     @classmethod

@@ -163,7 +163,9 @@ def resolve_node(
             update["execution_config"] = node.execution_config.resolve(root)
         except ConfigError as exc:
             raise exc.with_location(path=("graph", "nodes", node.name))
-    return node.model_copy(update=update)
+    out = node.model_copy(update=update)
+    out._resolved = True
+    return out
 
 
 def resolve_node_funcs(node: NodeConfig, net_config: Any = None) -> "Any":

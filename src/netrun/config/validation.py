@@ -162,7 +162,6 @@ def _resolved_problems(cfg: Any, resolved: Any) -> list[Problem]:
 
     problems = [p.model_copy(update={"loc": remap(p.loc)})
                 for p in validate_graph_structure(resolved.graph, path=("graph",))]
-    pools = set(resolved.pools or {})
     for node in resolved.graph.nodes:
         if not isinstance(node, NodeConfig):
             continue
@@ -170,13 +169,6 @@ def _resolved_problems(cfg: Any, resolved: Any) -> list[Problem]:
         ec = node.execution_config
         if ec is None:
             continue
-        if isinstance(ec.pools, list):
-            for pool in ec.pools:
-                if pool not in pools:
-                    problems.append(Problem(
-                        loc=["graph", "nodes", i, "execution_config", "pools"], type="unknown_pool", value=pool,
-                        msg=f"node {node.name!r} runs in pool {pool!r}, which the net does not define",
-                        expected="one of the pools: " + ", ".join(sorted(pools))))
         if isinstance(ec.retries, int) and ec.retries > 0 and ec.defer_net_actions is False:
             problems.append(Problem(
                 loc=["graph", "nodes", i, "execution_config", "defer_net_actions"], type="invalid_value",
@@ -199,6 +191,24 @@ def _resolved_problems(cfg: Any, resolved: Any) -> list[Problem]:
                 problems.append(Problem(loc=["output_queues", qname, "ports", j], type="unknown_port",
                                         value=f"{node}.{port}", msg=f"output queue {qname!r} collects from {what}, "
                                         "which does not exist", expected=f"one of: {known}"))
+    return problems
+
+
+def _pool_problems(cfg: Any) -> list[Problem]:
+    from netrun.config.nodes import NodeConfig
+
+    pools = set(cfg.pools or {}) | {"main"}
+    problems: list[Problem] = []
+    for i, node in enumerate(cfg.graph.nodes):
+        ec = node.execution_config if isinstance(node, NodeConfig) else None
+        if ec is None or not isinstance(ec.pools, list):
+            continue
+        for pool in ec.pools:
+            if pool not in pools:
+                problems.append(Problem(
+                    loc=["graph", "nodes", i, "execution_config", "pools"], type="unknown_pool", value=pool,
+                    msg=f"node {node.name!r} runs in pool {pool!r}, which the net does not define",
+                    expected="one of the pools: " + ", ".join(sorted(pools))))
     return problems
 
 
@@ -240,6 +250,7 @@ def validate_config(
                 msg=f"environment variable {ref.env!r} is not set and the reference has no default",
                 expected=f'set {ref.env}, or add a default: {{"$env": "{ref.env}", "default": ...}}'))
     problems += _var_problems(cfg, environ)
+    problems += _pool_problems(cfg)
     if check_imports:
         problems += _import_problems(cfg)
     if not problems:
