@@ -53,7 +53,7 @@ class NodeInfo:
             for name, c in node._in_conds.items()
         )
         self.out_conds = {
-            name: (c._max, _plan(c, self.out_pos), compile_term(c._term, self.out_pos, self.out_caps))
+            name: (c._max, _plan(c, self.out_pos), compile_term(c._term, self.out_pos, self.out_caps, ".q"))
             for name, c in node._out_conds.items()
         }
         drc = node._drc
@@ -70,7 +70,7 @@ def _plan(cond, positions: dict) -> tuple:
 class CompiledGraph:
     """Everything the net needs from a (valid) graph, computed once."""
 
-    __slots__ = ("graph", "nodes", "by_name", "edges", "edge_index", "startup_nodes", "no_salvo_nodes", "_cascades", "_dep_targets")
+    __slots__ = ("graph", "nodes", "by_name", "edges", "edge_index", "startup_nodes", "no_salvo_nodes", "has_requests", "_cascades", "_dep_targets")
 
     def __init__(self, graph) -> None:
         self.graph = graph
@@ -80,6 +80,7 @@ class CompiledGraph:
         self.edge_index = graph._edge_index
         self.startup_nodes = tuple(i for i in self.nodes if i.startup)
         self.no_salvo_nodes = tuple(i for i in self.nodes if i.no_salvo)
+        self.has_requests = bool(self.startup_nodes or self.no_salvo_nodes)
         targets: dict[str, list] = {}
         for edge in graph._dep_edges:
             targets.setdefault(edge._target._node, []).append(edge._target)

@@ -5,7 +5,7 @@ Crockford base-32 string. ``ulid.ULID`` objects (python-ulid) are built only by 
 APIs that return them (:func:`to_ulid`).
 
 Generation (``IdSource``) reads the clock once per action (the caller passes the
-millisecond timestamp) and draws 80 random bits per ID, encoded through a 10-bit lookup
+millisecond timestamp) and draws 80 random bits per ID, encoded with a byte translation
 table. Parsing (:func:`parse_id`) follows the Rust ``ulid`` crate used by the published
 engine: the length is measured in UTF-8 bytes, lower case is accepted, and the 130-bit
 value is truncated to 128 bits (a first character above ``7`` wraps).
@@ -30,6 +30,9 @@ _VALID = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}\Z")
 _CANONICAL = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")
 # Crockford digit -> Python's base-32 digit, so int(text.translate(_TO_B32), 32) decodes.
 _TO_B32 = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+
+# byte -> Crockford digit of its low 5 bits: 16 random bytes give 16 digits = 80 random bits
+_BYTE_TO_DIGIT = bytes(ord(ALPHABET[b & 31]) for b in range(256))
 
 _INVALID_LENGTH = "Invalid ULID: invalid length"
 _INVALID_CHARACTER = "Invalid ULID: invalid character"
@@ -88,31 +91,44 @@ def _encode_time(ms: int) -> str:
     )
 
 
-class IdSource:
-    """Generates ULIDs: the caller supplies the millisecond timestamp of the action."""
+_BUFFER = 16 * 256  # random digits drawn at once (256 IDs)
 
-    __slots__ = ("_ms", "_prefix", "_bits")
+
+class IdSource:
+    """Generates ULIDs: the caller supplies the millisecond timestamp of the action.
+
+    The 80 random bits of an ID are 16 random Crockford digits. They are drawn in bulk:
+    ``_buf`` holds 256 IDs' worth of digits, made from random bytes whose low 5 bits each
+    select one digit (one C-level ``bytes.translate``), and ``_pos`` is the next unused
+    slice. The 10-digit timestamp prefix is cached per millisecond.
+    """
+
+    __slots__ = ("_ms", "_prefix", "_bits", "_buf", "_pos")
 
     def __init__(self) -> None:
         self._ms = -1
         self._prefix = ""
         self._bits = random.Random(os.urandom(16)).getrandbits
+        self._buf = ""
+        self._pos = _BUFFER
+
+    def set_time(self, ms: int) -> None:
+        """Make ``ms`` the timestamp of the following IDs."""
+        self._ms = ms
+        self._prefix = _encode_time(ms & 0xFFFFFFFFFFFF)
+
+    def refill(self) -> int:
+        """Draw a new buffer of random digits; returns the new position (0)."""
+        self._buf = self._bits(8 * _BUFFER).to_bytes(_BUFFER, "little").translate(_BYTE_TO_DIGIT).decode()
+        self._pos = 0
+        return 0
 
     def new(self, ms: int) -> str:
         """A fresh ID with timestamp ``ms`` and 80 random bits."""
         if ms != self._ms:
-            self._ms = ms
-            self._prefix = _encode_time(ms & 0xFFFFFFFFFFFF)
-        r = self._bits(80)
-        p = _PAIRS
-        return (
-            self._prefix
-            + p[r >> 70]
-            + p[(r >> 60) & 1023]
-            + p[(r >> 50) & 1023]
-            + p[(r >> 40) & 1023]
-            + p[(r >> 30) & 1023]
-            + p[(r >> 20) & 1023]
-            + p[(r >> 10) & 1023]
-            + p[r & 1023]
-        )
+            self.set_time(ms)
+        pos = self._pos
+        if pos >= _BUFFER:
+            pos = self.refill()
+        self._pos = pos + 16
+        return self._prefix + self._buf[pos : pos + 16]

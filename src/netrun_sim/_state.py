@@ -4,7 +4,8 @@ Data layout (every action costs O(what it touches)):
 
 * ``where``: packet id → its :class:`Loc`; each ``Loc`` holds an ``OrderedDict`` queue of
   packet ids (O(1) append, pop-front, delete-by-key; the front is found in O(1)).
-* ``locs``: location key → ``Loc`` for lookups from the API (``PacketLocation`` keys).
+* ``locs``: location key → ``Loc`` for the static locations (outside, edges, input ports);
+  an epoch's ``Node``/``OutputPort`` locations hang off its :class:`Ep` (see ``resolve``).
 * ``epochs``: epoch id → :class:`Ep` (state, salvos, its ``Node``/``OutputPort`` locations);
   ``startable``: insertion-ordered ids of Startable epochs.
 * per node (:class:`NodeRT`): the input-port queues, their packet total and a cached
@@ -21,34 +22,78 @@ from collections import OrderedDict
 
 from .locations import OUTSIDE
 
-__all__ = ["Loc", "Ep", "NodeRT", "State", "K_OUTSIDE", "K_EDGE", "K_INPUT", "K_NODE", "K_OUTPUT", "index_in"]
+_new = object.__new__
+
+__all__ = ["Loc", "EdgeLoc", "InputLoc", "OutputLoc", "Ep", "NodeRT", "State", "K_OUTSIDE", "K_EDGE", "K_INPUT", "K_NODE", "K_OUTPUT", "index_in"]
 
 K_OUTSIDE, K_EDGE, K_INPUT, K_NODE, K_OUTPUT = 0, 1, 2, 3, 4
 STARTABLE, RUNNING, FINISHED = 0, 1, 2
 
 
 class Loc:
-    """One packet location: its key, its ordered queue and what bookkeeping it needs."""
+    """One packet location: its key and its ordered queue ``q`` (packet id → None).
 
-    __slots__ = ("key", "q", "kind", "rt", "cap", "tgt", "ep", "dest", "order", "name")
+    ``kind`` (a class constant) tells the subclasses apart; ``cap`` is the capacity (None:
+    unbounded). Subclasses add what each kind needs, and only the attributes of a location's
+    own kind are ever read.
+    """
 
-    def __init__(self, key: tuple, kind: int, cap=None) -> None:
+    __slots__ = ("key", "q")
+    kind = K_OUTSIDE
+    cap = None
+
+    def __init__(self, key: tuple) -> None:
         self.key = key
         self.q: OrderedDict = OrderedDict()
-        self.kind = kind
-        self.cap = cap
-        self.rt = None  # input port: the node's NodeRT
-        self.tgt = None  # edge: the target input-port Loc
-        self.ep = None  # node / output port: the epoch
-        self.dest = None  # output port: the Loc of the edge leaving it (None: orphaning)
-        self.order = 0  # edge: declaration position (phase-1 visiting order)
-        self.name = None  # input/output port: the port name
 
 
-class Ep:
-    """A live epoch (Startable or Running)."""
+class EdgeLoc(Loc):
+    """An edge: ``tgt`` is the target input port, ``order`` the edge's declaration position."""
 
-    __slots__ = ("id", "rt", "state", "in_salvo", "outs", "orphans", "out_counts", "nloc", "olocs", "oq")
+    __slots__ = ("tgt", "order")
+    kind = K_EDGE
+
+
+class InputLoc(Loc):
+    """An input port: ``rt`` is its node's runtime data, ``name`` the port name."""
+
+    __slots__ = ("rt", "name", "cap")
+    kind = K_INPUT
+
+
+class OutputLoc(Loc):
+    """An epoch's output port. ``spec`` is the port's shared ``(name, capacity, edge Loc or
+    None)``; packets sent from a port without an edge are orphaned."""
+
+    __slots__ = ("ep", "spec")
+    kind = K_OUTPUT
+
+    @property
+    def name(self) -> str:
+        return self.spec[0]
+
+    @property
+    def cap(self):
+        return self.spec[1]
+
+    @property
+    def dest(self):
+        return self.spec[2]
+
+
+class Ep(Loc):
+    """A live epoch (Startable or Running). It is also its own ``Node`` location: ``key`` is
+    ``("N", id)`` and ``q`` holds the packets inside the epoch. ``outs`` and ``orphans`` are
+    tuples replaced on change (so snapshots share them); ``out_counts`` (salvos sent per
+    output condition) is created on the first send."""
+
+    __slots__ = ("id", "rt", "state", "in_salvo", "outs", "orphans", "out_counts", "olocs")
+    kind = K_NODE
+
+    @property
+    def ep(self) -> "Ep":
+        """The epoch a Node/OutputPort location belongs to (here: itself)."""
+        return self
 
     def snapshot(self, state: int | None = None) -> tuple:
         """An immutable snapshot tuple (see ``records``)."""
@@ -57,18 +102,19 @@ class Ep:
             self.rt.info.name,
             self.state if state is None else state,
             self.in_salvo,
-            tuple(self.outs),
-            tuple(self.orphans),
+            self.outs,
+            self.orphans,
         )
 
 
 class NodeRT:
     """Per-net runtime data of one node."""
 
-    __slots__ = ("info", "in_locs", "in_qs", "total", "fire")
+    __slots__ = ("info", "in_locs", "in_qs", "total", "fire", "out_specs")
 
     def __init__(self, info) -> None:
         self.info = info
+        self.out_specs: tuple = ()  # (port, capacity, edge Loc or None) per output port
         self.in_locs: list = []
         self.in_qs: list = []
         self.total = 0
@@ -120,7 +166,7 @@ class State:
         self.pending: list = []
         self.tokens = {info.name: True for info in comp.no_salvo_nodes}
         self.startup_sent = False
-        self.outside = Loc(OUTSIDE, K_OUTSIDE)
+        self.outside = Loc(OUTSIDE)
         self.locs[OUTSIDE] = self.outside
         self.rts = []
         self.rt_by_name = {}
@@ -128,7 +174,8 @@ class State:
             rt = NodeRT(info)
             for port, cap in zip(info.in_names, info.in_caps):
                 key = ("I", info.name, port)
-                loc = Loc(key, K_INPUT, cap)
+                loc = InputLoc(key)
+                loc.cap = cap
                 loc.rt = rt
                 loc.name = port
                 self.locs[key] = loc
@@ -138,10 +185,16 @@ class State:
             self.rt_by_name[info.name] = rt
         for order, edge in enumerate(comp.edges):
             key = ("E", edge)
-            loc = Loc(key, K_EDGE)
+            loc = EdgeLoc(key)
             loc.order = order
             loc.tgt = self.locs[("I", edge._target._node, edge._target._port)]
             self.locs[key] = loc
+        for rt in self.rts:
+            info = rt.info
+            rt.out_specs = tuple(
+                (port, cap, None if edge is None else self.locs[("E", edge)])
+                for port, cap, edge in zip(info.out_names, info.out_caps, info.out_edge)
+            )
 
     # -- packet primitives ------------------------------------------------------------------
     def add(self, loc: Loc, pid: str) -> None:
@@ -180,52 +233,57 @@ class State:
     # -- epochs ---------------------------------------------------------------------------------
     def new_epoch(self, eid: str, rt: NodeRT, state: int, in_salvo: tuple, outs=None, orphans=None) -> Ep:
         """Create and register an epoch with empty ``Node``/``OutputPort`` locations."""
-        ep = Ep()
+        ep = _new(Ep)
+        ep.key = ("N", eid)
+        ep.q = OrderedDict()
         ep.id = eid
         ep.rt = rt
         ep.state = state
         ep.in_salvo = in_salvo
-        ep.outs = list(outs) if outs else []
-        ep.orphans = list(orphans) if orphans else []
-        counts: dict = {}
-        for cond, _ in ep.outs:
-            counts[cond] = counts.get(cond, 0) + 1
-        ep.out_counts = counts
-        locs = self.locs
-        nkey = ("N", eid)
-        nloc = Loc(nkey, K_NODE)
-        nloc.ep = ep
-        locs[nkey] = nloc
-        ep.nloc = nloc
-        info = rt.info
+        if outs:
+            ep.outs = tuple(outs)
+            counts: dict = {}
+            for cond, _ in outs:
+                counts[cond] = counts.get(cond, 0) + 1
+            ep.out_counts = counts
+        else:
+            ep.outs = ()
+            ep.out_counts = None
+        ep.orphans = tuple(orphans) if orphans else ()
         olocs = []
-        oq = []
-        for port, cap, edge in zip(info.out_names, info.out_caps, info.out_edge):
-            okey = ("O", eid, port)
-            oloc = Loc(okey, K_OUTPUT, cap)
+        for spec in rt.out_specs:
+            oloc = _new(OutputLoc)
+            oloc.key = ("O", eid, spec[0])
+            oloc.q = OrderedDict()
             oloc.ep = ep
-            oloc.name = port
-            if edge is not None:
-                oloc.dest = locs[("E", edge)]
-            locs[okey] = oloc
+            oloc.spec = spec
             olocs.append(oloc)
-            oq.append(oloc.q)
         ep.olocs = olocs
-        ep.oq = oq
         self.epochs[eid] = ep
         if state == STARTABLE:
             self.startable[eid] = None
         return ep
 
     def drop_epoch(self, ep: Ep) -> None:
-        """Unregister an epoch and its locations (packets inside are the caller's business)."""
+        """Unregister an epoch (its locations go with it; packets are the caller's business)."""
         eid = ep.id
         del self.epochs[eid]
-        self.startable.pop(eid, None)
-        locs = self.locs
-        del locs[ep.nloc.key]
-        for oloc in ep.olocs:
-            del locs[oloc.key]
+        if ep.state == STARTABLE:
+            self.startable.pop(eid, None)
+
+    def resolve(self, key: tuple):
+        """The live ``Loc`` for a location key, or None if that location does not exist."""
+        tag = key[0]
+        if tag == "N":
+            ep = self.epochs.get(key[1])
+            return ep
+        if tag == "O":
+            ep = self.epochs.get(key[1])
+            if ep is None:
+                return None
+            pos = ep.rt.info.out_pos.get(key[2])
+            return None if pos is None else ep.olocs[pos]
+        return self.locs.get(key)
 
     # -- input conditions -------------------------------------------------------------------
     def refresh(self) -> None:

@@ -11,14 +11,17 @@ Fixed orders chosen where the published engine's order is unspecified (⟂):
 
 from __future__ import annotations
 
+from operator import attrgetter
+
+from ._ids import _BUFFER as _ID_BUFFER
 from ._state import STARTABLE
 from .errors import NetrunError, RequestUnconnectedPortError
 from .events import (
     EpochCreated,
     InputSalvoTriggered,
+    PacketMoved,
     cascade_resolved,
     epoch_id_event,
-    packet_moved,
     request_created,
     request_epoch_created,
     salvo_triggered,
@@ -29,18 +32,16 @@ __all__ = ["run_step", "is_blocked", "run_until_blocked"]
 _EMPTY_REQUEST_SALVO = ("__request__", ())
 
 
-def _edge_order(loc):
-    return loc.order
-
-
-def _node_order(rt):
-    return rt.info.index
+_by_order = attrgetter("order")
+_by_index = attrgetter("info.index")
+_new = object.__new__
 
 
 def run_step(net, ts: int) -> tuple:
     """One step. Returns ``(made_progress, events)``; see the module docstring for orders."""
     s = net._s
     events: list = []
+    append = events.append
     progress = False
     where = s.where
     dirty = s.dirty
@@ -48,87 +49,136 @@ def run_step(net, ts: int) -> tuple:
     # phase 1: one packet per non-empty edge, capacities read before any move (fan-in overfill)
     busy = s.busy
     if busy:
-        edges = sorted(busy, key=_edge_order) if len(busy) > 1 else list(busy)
-        movers = []
+        # A finite target's count is read once, before any packet moves into it in this
+        # phase, so several fan-in edges may all deliver (the published engine's overfill).
+        before = None
+        if len(busy) == 1:
+            edges = list(busy)
+        elif len(busy) == 2:
+            a, b = busy
+            edges = (a, b) if a.order < b.order else (b, a)
+        else:
+            edges = sorted(busy, key=_by_order)
         for eloc in edges:
             tgt = eloc.tgt
-            if tgt.cap is None or len(tgt.q) < tgt.cap:
-                movers.append(eloc)
-        for eloc in movers:
+            cap = tgt.cap
+            if cap is not None:
+                if before is None:
+                    before = {}
+                count = before.get(tgt)
+                if count is None:
+                    count = before[tgt] = len(tgt.q)
+                if count >= cap:
+                    continue
             q = eloc.q
             pid = q.popitem(last=False)[0]
             if not q:
                 del busy[eloc]
-            tgt = eloc.tgt
             tgt.q[pid] = None
             where[pid] = tgt
             rt = tgt.rt
             rt.total += 1
             dirty.add(rt)
-            events.append(packet_moved(ts, pid, eloc.key, tgt.key, 0))
-        if movers:
+            ev = _new(PacketMoved)
+            ev._ts = ts
+            ev._pid = pid
+            ev._from = eloc.key
+            ev._to = tgt.key
+            ev._idx = 0
+            append(ev)
             progress = True
 
     # phase 2: the first satisfied input condition of each node with input packets fires
-    s.refresh()
+    if dirty:
+        ready = s.ready
+        for rt in dirty:
+            fire = None
+            if rt.total:
+                qs = rt.in_qs
+                for cond in rt.info.in_conds:
+                    if cond[2](qs):
+                        fire = cond
+                        break
+            rt.fire = fire
+            if fire is None:
+                ready.discard(rt)
+            else:
+                ready.add(rt)
+        dirty.clear()
     ready = s.ready
     fired = None
     if ready:
-        fired = sorted(ready, key=_node_order) if len(ready) > 1 else list(ready)
-        new_id = net._ids.new
+        fired = sorted(ready, key=_by_index) if len(ready) > 1 else list(ready)
+        ids = net._ids
+        if ts != ids._ms:
+            ids.set_time(ts)
+        prefix = ids._prefix
+        new_epoch = s.new_epoch
         for rt in fired:
             name, plan, _test = rt.fire
-            eid = new_id(ts)
+            pos = ids._pos  # IdSource.new, inlined
+            if pos >= _ID_BUFFER:
+                pos = ids.refill()
+            ids._pos = pos + 16
+            eid = prefix + ids._buf[pos : pos + 16]
+            ep = new_epoch(eid, rt, STARTABLE, None)
+            ev = _new(InputSalvoTriggered)
+            ev._ts = ts
+            ev._eid = eid
+            ev._cond = name
+            append(ev)
+            ev = _new(EpochCreated)
+            ev._ts = ts
+            ev._eid = eid
+            append(ev)
+            nkey = ep.key
+            nq = ep.q
+            pairs = []
             in_locs = rt.in_locs
-            taken = []
             for pos, port, n in plan:
                 loc = in_locs[pos]
                 q = loc.q
-                if n is None or n >= len(q):
-                    taken.extend((port, pid, loc) for pid in q)
-                else:
-                    it = iter(q)
-                    taken.extend((port, next(it), loc) for _ in range(n))
-            ep = s.new_epoch(eid, rt, STARTABLE, (name, tuple((port, pid) for port, pid, _ in taken)))
-            events.append(salvo_triggered(InputSalvoTriggered, ts, eid, name))
-            events.append(epoch_id_event(EpochCreated, ts, eid))
-            nloc = ep.nloc
-            nkey = nloc.key
-            nq = nloc.q
-            for port, pid, loc in taken:
-                q = loc.q
-                if next(iter(q)) == pid:
-                    idx = 0
-                    q.popitem(last=False)
-                else:  # the same port cannot be taken twice, so this is defensive only
-                    idx = list(q).index(pid)
-                    del q[pid]
-                nq[pid] = None
-                where[pid] = nloc
-                events.append(packet_moved(ts, pid, loc.key, nkey, idx))
-            if taken:
-                rt.total -= len(taken)
+                if q:
+                    k = len(q) if n is None or n >= len(q) else n
+                    lkey = loc.key
+                    # taken from the front in queue order, so every packet leaves index 0
+                    for _ in range(k):
+                        pid = q.popitem(last=False)[0]
+                        pairs.append((port, pid))
+                        nq[pid] = None
+                        where[pid] = ep
+                        ev = _new(PacketMoved)
+                        ev._ts = ts
+                        ev._pid = pid
+                        ev._from = lkey
+                        ev._to = nkey
+                        ev._idx = 0
+                        append(ev)
+            ep.in_salvo = (name, tuple(pairs))
+            if pairs:
+                rt.total -= len(pairs)
                 dirty.add(rt)
         progress = True
 
     # phase 2b: automatic requests
     comp = s.comp
-    if not s.startup_sent and comp.startup_nodes:
-        for info in comp.startup_nodes:
-            events.append(request_created(ts, info.name, info.label, "OnStartup"))
-            s.pending.append((info.name, info.label))
-        s.startup_sent = True
-    if comp.no_salvo_nodes:
-        tokens = s.tokens
-        rts = s.rts
-        fired_set = set(fired) if fired else ()
-        for info in comp.no_salvo_nodes:
-            rt = rts[info.index]
-            if rt.total and rt not in fired_set and tokens[info.name]:
-                # "had input packets after phase 1": a node that did not fire kept them all
-                tokens[info.name] = False
-                events.append(request_created(ts, info.name, info.label, "OnNoSalvoTriggered"))
+    if comp.has_requests:
+        if not s.startup_sent and comp.startup_nodes:
+            for info in comp.startup_nodes:
+                append(request_created(ts, info.name, info.label, "OnStartup"))
                 s.pending.append((info.name, info.label))
+            s.startup_sent = True
+        if comp.no_salvo_nodes:
+            tokens = s.tokens
+            rts = s.rts
+            fired_set = set(fired) if fired else ()
+            for info in comp.no_salvo_nodes:
+                rt = rts[info.index]
+                # a node that did not fire still holds the input packets it had after phase 1
+                if rt.total and rt not in fired_set and tokens[info.name]:
+                    tokens[info.name] = False
+                    append(request_created(ts, info.name, info.label, "OnNoSalvoTriggered"))
+                    s.pending.append((info.name, info.label))
 
     # phase 3: resolve pending requests
     if s.pending:
@@ -146,14 +196,14 @@ def run_step(net, ts: int) -> tuple:
                     events,
                 )
             sources = result[1]
-            events.append(cascade_resolved(ts, sources, label))
+            append(cascade_resolved(ts, sources, label))
             for src in sources:
                 pairs.setdefault((src, label), None)
         for src, label in pairs:
             eid = net._ids.new(ts)
             s.new_epoch(eid, s.rt_by_name[src], STARTABLE, _EMPTY_REQUEST_SALVO)
-            events.append(epoch_id_event(EpochCreated, ts, eid))
-            events.append(request_epoch_created(ts, eid, src, label))
+            append(epoch_id_event(EpochCreated, ts, eid))
+            append(request_epoch_created(ts, eid, src, label))
             progress = True
     return progress, events
 

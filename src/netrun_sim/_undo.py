@@ -98,7 +98,7 @@ class _Undoer:
         s = self.s
         if ev._pid in s.where:
             raise _mismatch(f"packet {ev._pid} already exists")
-        loc = s.locs.get(ev._loc)
+        loc = s.resolve(ev._loc)
         if loc is None:
             raise _mismatch(f"location {debug_key(ev._loc)} no longer exists")
         self.put(loc, ev._pid)
@@ -111,16 +111,13 @@ class _Undoer:
         ep = s.epochs.get(ev._eid)
         if ep is None:
             raise _not_found(f"epoch {ev._eid} not found")
-        if ep.nloc.q or any(o.q for o in ep.olocs):
+        if ep.q or any(o.q for o in ep.olocs):
             raise _mismatch(f"epoch {ev._eid} still contains packets")
         self._remember_startable()
         s.drop_epoch(ep)
 
         def revert():
             s.epochs[ep.id] = ep
-            s.locs[ep.nloc.key] = ep.nloc
-            for oloc in ep.olocs:
-                s.locs[oloc.key] = oloc
 
         self.journal.append(revert)
 
@@ -177,7 +174,7 @@ class _Undoer:
             raise _mismatch(
                 f"packet {pid} is not at expected location {debug_key(ev._to)}, found at {debug_key(cur.key)}"
             )
-        src = s.locs.get(ev._from)
+        src = s.resolve(ev._from)
         if src is None:
             raise _mismatch(f"location {debug_key(ev._from)} no longer exists")
         length = len(src.q) - (1 if src is cur else 0)
@@ -199,16 +196,15 @@ class _Undoer:
             raise _not_found(f"epoch {ev._eid} not found")
         if not ep.outs:
             raise _mismatch(f"epoch {ev._eid} has no out_salvos to pop")
-        salvo = ep.outs.pop()
-        cond = salvo[0]
+        before = ep.outs
+        cond = before[-1][0]
+        ep.outs = before[:-1]
         counts = ep.out_counts
         counts[cond] -= 1
-        if not counts[cond]:
-            del counts[cond]
 
         def revert():
-            ep.outs.append(salvo)
-            counts[cond] = counts.get(cond, 0) + 1
+            ep.outs = before
+            counts[cond] += 1
 
         self.journal.append(revert)
 
@@ -221,14 +217,14 @@ class _Undoer:
         if cur.key != OUTSIDE:
             raise _mismatch(f"packet {pid} is not at OutsideNet, found at {debug_key(cur.key)}")
         key = ("O", ev._eid, ev._port)
-        dest = s.locs.get(key)
+        dest = s.resolve(key)
         if dest is None:
             raise _mismatch(f"location {debug_key(key)} no longer exists")
         self.take(cur, pid)
         self.put(dest, pid)
         ep = dest.ep
         before = ep.orphans
-        ep.orphans = [o for o in before if o[0] != pid]
+        ep.orphans = tuple(o for o in before if o[0] != pid)
 
         def revert():
             ep.orphans = before

@@ -16,7 +16,6 @@ from .records import Salvo
 __all__ = ["NetAction"]
 
 _new = object.__new__
-_set = object.__setattr__
 
 
 def _id_text(value) -> str:
@@ -24,24 +23,31 @@ def _id_text(value) -> str:
 
 
 def _action(op: str, a=None, b=None) -> "NetAction":
-    obj = _new(NetAction)
-    _set(obj, "_op", op)
-    _set(obj, "_a", a)
-    _set(obj, "_b", b)
+    cls = ACTION_CLASSES[op]
+    obj = _new(cls)
+    slots = cls.__slots__
+    if slots:
+        obj._a = a
+        if len(slots) > 1:
+            obj._b = b
     return obj
 
 
 class NetAction:
     """An action to apply with ``NetSim.do_action``. Build one with a static method, e.g.
-    ``NetAction.create_packet()`` or ``NetAction.start_epoch(epoch_id)``."""
+    ``NetAction.create_packet()`` or ``NetAction.start_epoch(epoch_id)``.
 
-    __slots__ = ("_op", "_a", "_b")
+    Each kind of action is a small subclass (named ``NetAction`` too) whose class attribute
+    ``_op`` names the kind; its arguments sit in ``_a``/``_b``.
+    """
+
+    __slots__ = ()
+    _op = ""
+    _a = None
+    _b = None
 
     def __new__(cls, *args, **kwargs):
         raise no_constructor(cls)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"attribute '{name}' of 'NetAction' objects is not writable")
 
     @staticmethod
     def run_step() -> "NetAction":
@@ -51,29 +57,41 @@ class NetAction:
     @staticmethod
     def create_packet(epoch_id=None) -> "NetAction":
         """A new packet outside the net, or inside the Running epoch ``epoch_id``."""
-        return _action("create_packet", None if epoch_id is None else _id_text(epoch_id))
+        act = _new(_CREATE_PACKET)
+        act._a = None if epoch_id is None else (epoch_id if type(epoch_id) is str else str(epoch_id))
+        return act
 
     @staticmethod
     def consume_packet(packet_id) -> "NetAction":
         """Remove a packet from the net (normal end of its life)."""
-        return _action("consume_packet", _id_text(packet_id))
+        act = _new(_CONSUME_PACKET)
+        act._a = packet_id if type(packet_id) is str else str(packet_id)
+        return act
 
     @staticmethod
     def destroy_packet(packet_id) -> "NetAction":
         """Remove a packet from the net (abnormal end of its life)."""
-        return _action("destroy_packet", _id_text(packet_id))
+        act = _new(_DESTROY_PACKET)
+        act._a = packet_id if type(packet_id) is str else str(packet_id)
+        return act
 
     @staticmethod
     def start_epoch(epoch_id) -> "NetAction":
-        return _action("start_epoch", _id_text(epoch_id))
+        act = _new(_START_EPOCH)
+        act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
+        return act
 
     @staticmethod
     def finish_epoch(epoch_id) -> "NetAction":
-        return _action("finish_epoch", _id_text(epoch_id))
+        act = _new(_FINISH_EPOCH)
+        act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
+        return act
 
     @staticmethod
     def cancel_epoch(epoch_id) -> "NetAction":
-        return _action("cancel_epoch", _id_text(epoch_id))
+        act = _new(_CANCEL_EPOCH)
+        act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
+        return act
 
     @staticmethod
     def create_epoch(node_name: str, salvo: Salvo) -> "NetAction":
@@ -85,17 +103,30 @@ class NetAction:
 
     @staticmethod
     def load_packet_into_output_port(packet_id, port_name: str) -> "NetAction":
-        return _action("load_packet_into_output_port", _id_text(packet_id), as_str(port_name, "port_name"))
+        act = _new(_LOAD_PACKET_INTO_OUTPUT_PORT)
+        act._a = packet_id if type(packet_id) is str else str(packet_id)
+        act._b = port_name if type(port_name) is str else as_str(port_name, "port_name")
+        return act
 
     @staticmethod
     def send_output_salvo(epoch_id, salvo_condition_name: str) -> "NetAction":
-        return _action("send_output_salvo", _id_text(epoch_id), as_str(salvo_condition_name, "salvo_condition_name"))
+        act = _new(_SEND_OUTPUT_SALVO)
+        act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
+        act._b = (
+            salvo_condition_name
+            if type(salvo_condition_name) is str
+            else as_str(salvo_condition_name, "salvo_condition_name")
+        )
+        return act
 
     @staticmethod
     def transport_packet_to_location(packet_id, destination: PacketLocation) -> "NetAction":
         if type(destination) is not PacketLocation:
             as_instance(destination, PacketLocation, "destination")
-        return _action("transport_packet_to_location", _id_text(packet_id), destination._key)
+        act = _new(_TRANSPORT_PACKET_TO_LOCATION)
+        act._a = packet_id if type(packet_id) is str else str(packet_id)
+        act._b = destination._key
+        return act
 
     @staticmethod
     def create_request(node_name: str, label: str) -> "NetAction":
@@ -189,3 +220,26 @@ _FIELDS = {
     "transport_packet_to_location": ("packet_id", "destination"),
     "create_request": ("node_name", "label"),
 }
+
+
+def _action_class(op: str, nargs: int) -> type:
+    namespace = {"__slots__": ("_a", "_b")[:nargs], "_op": op, "__module__": __name__}
+    if nargs < 2:
+        namespace["_b"] = None
+    if nargs < 1:
+        namespace["_a"] = None
+    cls = type("NetAction", (NetAction,), namespace)
+    cls.__qualname__ = f"NetAction[{op}]"
+    return cls
+
+
+ACTION_CLASSES = {op: _action_class(op, len(fields)) for op, fields in _FIELDS.items()}
+_CREATE_PACKET = ACTION_CLASSES["create_packet"]
+_CONSUME_PACKET = ACTION_CLASSES["consume_packet"]
+_DESTROY_PACKET = ACTION_CLASSES["destroy_packet"]
+_START_EPOCH = ACTION_CLASSES["start_epoch"]
+_FINISH_EPOCH = ACTION_CLASSES["finish_epoch"]
+_CANCEL_EPOCH = ACTION_CLASSES["cancel_epoch"]
+_LOAD_PACKET_INTO_OUTPUT_PORT = ACTION_CLASSES["load_packet_into_output_port"]
+_SEND_OUTPUT_SALVO = ACTION_CLASSES["send_output_salvo"]
+_TRANSPORT_PACKET_TO_LOCATION = ACTION_CLASSES["transport_packet_to_location"]

@@ -88,9 +88,6 @@ class PacketLocation:
         key = self._key
         return key[1] if key[0] == "E" else None
 
-    def __setattr__(self, name, value):
-        raise AttributeError(f"attribute '{name}' of 'PacketLocation' objects is not writable")
-
     def __eq__(self, other):
         if type(other) is not PacketLocation:
             return NotImplemented
@@ -117,13 +114,12 @@ class PacketLocation:
 
 
 _new = object.__new__
-_setkey = PacketLocation._key.__set__  # type: ignore[attr-defined]
 
 
 def location_of(key: tuple) -> PacketLocation:
     """Wrap an internal location key in a new ``PacketLocation``."""
     loc = _new(PacketLocation)
-    _setkey(loc, key)
+    loc._key = key
     return loc
 
 

@@ -9,11 +9,14 @@ returns ``(response, events)``. All events of one action share one clock reading
 from __future__ import annotations
 
 from . import _step, _undo
-from ._args import as_instance
+from ._args import as_instance, cannot_convert
 from ._compiled import compiled
-from ._ids import IdSource, now_ms, parse_id, to_ulid
-from ._state import K_NODE, K_OUTPUT, RUNNING, STARTABLE, FINISHED, State, index_in
-from .actions import NetAction
+from ._ids import _BUFFER as _ID_BUFFER
+from ._ids import IdSource, parse_id, to_ulid
+from time import time_ns as _time_ns
+
+from ._state import FINISHED, K_EDGE, K_INPUT, K_NODE, K_OUTPUT, RUNNING, STARTABLE, State, index_in
+from .actions import ACTION_CLASSES, NetAction
 from .errors import (
     CannotFinishNonEmptyEpochError,
     CannotMovePacketFromRunningEpochError,
@@ -38,6 +41,8 @@ from .errors import (
     UnsentOutputSalvoError,
 )
 from .events import (
+    PacketMoved,
+    _PacketCreated,
     EpochCancelled,
     EpochCreated,
     EpochFinished,
@@ -56,8 +61,11 @@ from .events import (
 )
 from .graph import Graph
 from .locations import PacketLocation
-from .records import Packet, epoch_of
+from .records import Epoch, Packet, epoch_of
 from .responses import (
+    _EMPTY,
+    PacketResponse,
+    StepResultResponse,
     CreatedEpochResponse,
     FinishedEpochResponse,
     StartedEpochResponse,
@@ -70,6 +78,8 @@ from .responses import (
 from .validation import invalid_graph_message, validate_graph
 
 __all__ = ["NetSim"]
+
+_new = object.__new__
 
 
 def _validated(graph: Graph):
@@ -106,6 +116,8 @@ class NetSim:
         self._s = State(comp)
         self._ids = IdSource()
         self._dispatch = {
+            ACTION_CLASSES[op]: handler
+            for op, handler in {
             "run_step": self._do_run_step,
             "create_packet": self._create_packet,
             "consume_packet": self._consume_packet,
@@ -120,6 +132,7 @@ class NetSim:
             "create_request": self._create_request,
             "run_net_until_blocked": self._run_net_until_blocked,
             "create_and_start_epoch": self._create_and_start_epoch,
+            }.items()
         }
 
     def __repr__(self) -> str:
@@ -128,13 +141,14 @@ class NetSim:
     # ================================================================== stepping / dispatch
     def do_action(self, action: NetAction):
         """Apply ``action``; returns ``(NetActionResponseData, list[NetEvent])``."""
-        if type(action) is not NetAction:
-            as_instance(action, NetAction, "action")
-        return self._dispatch[action._op](action)
+        handler = self._dispatch.get(type(action))
+        if handler is None:
+            raise cannot_convert(action, "NetAction", "action")
+        return handler(action)
 
     def run_step(self):
         """One step; returns ``(made_progress, events)``."""
-        return _step.run_step(self, now_ms())
+        return _step.run_step(self, _time_ns() // 1000000)
 
     def run_until_blocked(self) -> list:
         """Step while ``is_blocked()`` is False; returns all events (errors are swallowed)."""
@@ -146,27 +160,29 @@ class NetSim:
 
     def undo_action(self, action: NetAction, events) -> None:
         """Reverse a past action from its events (atomic: on error nothing changes)."""
-        if type(action) is not NetAction:
-            as_instance(action, NetAction, "action")
+        if not isinstance(action, NetAction):
+            raise cannot_convert(action, "NetAction", "action")
         _undo.undo_action(self, action, events)
 
     def _do_run_step(self, action):
-        progress, events = _step.run_step(self, now_ms())
-        return step_response(progress), events
+        progress, events = _step.run_step(self, _time_ns() // 1000000)
+        resp = _new(StepResultResponse)
+        resp._made_progress = progress
+        return resp, events
 
     # ============================================================================ queries
     def packet_count_at(self, location: PacketLocation) -> int:
         """Packets at ``location`` (0 for a location that does not exist)."""
         if type(location) is not PacketLocation:
             as_instance(location, PacketLocation, "location")
-        loc = self._s.locs.get(location._key)
+        loc = self._s.resolve(location._key)
         return 0 if loc is None else len(loc.q)
 
     def get_packets_at_location(self, location: PacketLocation) -> list:
         """IDs (``ulid.ULID``) at ``location`` in queue order, oldest first."""
         if type(location) is not PacketLocation:
             as_instance(location, PacketLocation, "location")
-        loc = self._s.locs.get(location._key)
+        loc = self._s.resolve(location._key)
         return [] if loc is None else [to_ulid(p) for p in loc.q]
 
     def get_epoch(self, epoch_id):
@@ -207,42 +223,67 @@ class NetSim:
         """A new copy of the graph on every access."""
         return self._graph._copy()
 
-    # ====================================================================== ID conversion
-    def _pid(self, text: str) -> str:
-        return text if text in self._s.where else parse_id(text)
-
-    def _eid(self, text: str) -> str:
-        return text if text in self._s.epochs else parse_id(text)
-
     # ============================================================================ actions
+    # Hot paths are written out inline (ID fast path: an ID the engine already knows is
+    # canonical, so it is parsed only when the lookup misses; one clock read per action).
+
     def _create_packet(self, action):
         s = self._s
         eid = action._a
         if eid is None:
             loc = s.outside
         else:
-            eid = self._eid(eid)
-            ep = s.epochs.get(eid)
+            epochs = s.epochs
+            if eid not in epochs:
+                eid = parse_id(eid)
+            ep = epochs.get(eid)
             if ep is None:
                 raise EpochNotFoundError(f"Epoch not found: {eid}")
             if ep.state != RUNNING:
                 raise EpochNotRunningError(f"Epoch not running: {eid}")
-            loc = ep.nloc
-        ts = now_ms()
-        pid = self._ids.new(ts)
+            loc = ep
+        ts = _time_ns() // 1000000
+        ids = self._ids  # IdSource.new, inlined
+        if ts != ids._ms:
+            ids.set_time(ts)
+        pos = ids._pos
+        if pos >= _ID_BUFFER:
+            pos = ids.refill()
+        ids._pos = pos + 16
+        pid = ids._prefix + ids._buf[pos : pos + 16]
         loc.q[pid] = None
         s.where[pid] = loc
-        return packet_response(pid), [packet_created(ts, pid)]
+        resp = _new(PacketResponse)
+        resp._packet_id = pid
+        ev = _new(_PacketCreated)
+        ev._ts = ts
+        ev._pid = pid
+        return resp, [ev]
 
     def _remove_packet(self, action, cls):
         s = self._s
-        pid = self._pid(action._a)
-        loc = s.where.get(pid)
+        where = s.where
+        pid = action._a
+        loc = where.get(pid)
         if loc is None:
-            raise PacketNotFoundError(f"Packet not found: {pid}")
-        s.discard(loc, pid)
-        del s.where[pid]
-        return empty_response(), [packet_removed(cls, now_ms(), pid, loc.key)]
+            pid = parse_id(pid)
+            loc = where.get(pid)
+            if loc is None:
+                raise PacketNotFoundError(f"Packet not found: {pid}")
+        del loc.q[pid]
+        kind = loc.kind
+        if kind == K_EDGE:
+            if not loc.q:
+                del s.busy[loc]
+        elif kind == K_INPUT:
+            loc.rt.total -= 1
+            s.dirty.add(loc.rt)
+        del where[pid]
+        ev = _new(cls)
+        ev._ts = _time_ns() // 1000000
+        ev._pid = pid
+        ev._loc = loc.key
+        return _EMPTY, [ev]
 
     def _consume_packet(self, action):
         return self._remove_packet(action, PacketConsumed)
@@ -252,44 +293,59 @@ class NetSim:
 
     def _start_epoch(self, action):
         s = self._s
-        eid = self._eid(action._a)
-        ep = s.epochs.get(eid)
+        epochs = s.epochs
+        eid = action._a
+        ep = epochs.get(eid)
         if ep is None:
-            raise EpochNotFoundError(f"Epoch not found: {eid}")
+            eid = parse_id(eid)
+            ep = epochs.get(eid)
+            if ep is None:
+                raise EpochNotFoundError(f"Epoch not found: {eid}")
         if ep.state != STARTABLE:
             raise EpochNotStartableError(f"Epoch not startable: {eid}")
         ep.state = RUNNING
         del s.startable[eid]
-        ts = now_ms()
-        return (
-            epoch_response(StartedEpochResponse, epoch_of(ep.snapshot())),
-            [epoch_id_event(EpochStarted, ts, eid)],
-        )
+        ts = _time_ns() // 1000000
+        epoch = _new(Epoch)
+        epoch._s = (eid, ep.rt.info.name, RUNNING, ep.in_salvo, ep.outs, ep.orphans)
+        resp = _new(StartedEpochResponse)
+        resp._epoch = epoch
+        ev = _new(EpochStarted)
+        ev._ts = ts
+        ev._eid = eid
+        return resp, [ev]
 
     def _finish_epoch(self, action):
         s = self._s
-        eid = self._eid(action._a)
-        ep = s.epochs.get(eid)
+        epochs = s.epochs
+        eid = action._a
+        ep = epochs.get(eid)
         if ep is None:
-            raise EpochNotFoundError(f"Epoch not found: {eid}")
+            eid = parse_id(eid)
+            ep = epochs.get(eid)
+            if ep is None:
+                raise EpochNotFoundError(f"Epoch not found: {eid}")
         if ep.state != RUNNING:
             raise EpochNotRunningError(f"Epoch not running: {eid}")
-        if ep.nloc.q:
+        if ep.q:
             raise CannotFinishNonEmptyEpochError(f"Cannot finish epoch with packets remaining: {eid}")
         for oloc in ep.olocs:
             if oloc.q:
                 raise UnsentOutputSalvoError(f"Cannot finish epoch {eid}: output port '{oloc.name}' has unsent packets")
-        name = ep.rt.info.name
-        if name in s.tokens:
+        info = ep.rt.info
+        name = info.name
+        if info.no_salvo:
             s.tokens[name] = True
-        snap = ep.snapshot()
-        s.drop_epoch(ep)
-        ts = now_ms()
-        finished = (snap[0], snap[1], FINISHED) + snap[3:]
-        return (
-            epoch_response(FinishedEpochResponse, epoch_of(finished)),
-            [epoch_snapshot_event(EpochFinished, ts, snap)],
-        )
+        ins, outs, orphans = ep.in_salvo, ep.outs, ep.orphans
+        del epochs[eid]
+        epoch = _new(Epoch)
+        epoch._s = (eid, name, FINISHED, ins, outs, orphans)
+        resp = _new(FinishedEpochResponse)
+        resp._epoch = epoch
+        ev = _new(EpochFinished)
+        ev._ts = _time_ns() // 1000000
+        ev._snap = (eid, name, RUNNING, ins, outs, orphans)
+        return resp, [ev]
 
     def _cancel_epoch(self, action):
         s = self._s
@@ -297,15 +353,15 @@ class NetSim:
         ep = s.epochs.get(eid)
         if ep is None:
             raise EpochNotFoundError(f"Epoch not found: {eid}")
-        name = ep.rt.info.name
-        if name in s.tokens:
-            s.tokens[name] = True
+        info = ep.rt.info
+        if info.no_salvo:
+            s.tokens[info.name] = True
         snap = ep.snapshot()
-        ts = now_ms()
+        ts = _time_ns() // 1000000
         where = s.where
         destroyed: list = []
         events: list = []
-        for loc in [ep.nloc, *ep.olocs]:
+        for loc in [ep, *ep.olocs]:
             key = loc.key
             for pid in loc.q:
                 del where[pid]
@@ -315,6 +371,12 @@ class NetSim:
         s.drop_epoch(ep)
         events.append(epoch_snapshot_event(EpochCancelled, ts, snap))
         return cancelled_response(epoch_of(snap), destroyed), events
+
+    def _pid(self, text: str) -> str:
+        return text if text in self._s.where else parse_id(text)
+
+    def _eid(self, text: str) -> str:
+        return text if text in self._s.epochs else parse_id(text)
 
     def _create_epoch(self, action, start: bool = False):
         s = self._s
@@ -335,12 +397,11 @@ class NetSim:
             if loc is not rt.in_locs[in_pos[port]] or pid in seen:
                 raise PacketNotAtInputPortError(f"Packet {pid} not at input port '{port}' on node '{node_name}'")
             seen.add(pid)
-        ts = now_ms()
+        ts = _time_ns() // 1000000
         eid = self._ids.new(ts)
-        in_salvo = (salvo._cond, tuple(items))
-        ep = s.new_epoch(eid, rt, RUNNING if start else STARTABLE, in_salvo)
+        ep = s.new_epoch(eid, rt, RUNNING if start else STARTABLE, (salvo._cond, tuple(items)))
         events = [epoch_id_event(EpochCreated, ts, eid)]
-        nloc = ep.nloc
+        nloc = ep
         nkey = nloc.key
         for port, pid in items:
             loc = rt.in_locs[in_pos[port]]
@@ -358,100 +419,135 @@ class NetSim:
 
     def _load(self, action):
         s = self._s
-        pid = self._pid(action._a)
-        port = action._b
-        loc = s.where.get(pid)
+        where = s.where
+        pid = action._a
+        loc = where.get(pid)
         if loc is None:
-            raise PacketNotFoundError(f"Packet not found: {pid}")
+            pid = parse_id(pid)
+            loc = where.get(pid)
+            if loc is None:
+                raise PacketNotFoundError(f"Packet not found: {pid}")
         if loc.kind != K_NODE:
             raise PacketNotInAnyNodeError(f"Packet {pid} is not inside any epoch")
-        ep = loc.ep
+        ep = loc  # a Node location is the epoch itself
+        port = action._b
         pos = ep.rt.info.out_pos.get(port)
         if pos is None:
             raise OutputPortNotFoundError(f"Output port '{port}' not found in epoch {ep.id}")
         oloc = ep.olocs[pos]
-        if oloc.cap is not None and len(oloc.q) >= oloc.cap:
+        oq = oloc.q
+        cap = oloc.spec[1]
+        if cap is not None and len(oq) >= cap:
             raise OutputPortFullError(f"Output port '{port}' is full in epoch {ep.id}")
         q = loc.q
-        idx = index_in(q, pid)
+        idx = 0 if next(iter(q)) == pid else index_in(q, pid)
         del q[pid]
-        oloc.q[pid] = None
-        s.where[pid] = oloc
-        return empty_response(), [packet_moved(now_ms(), pid, loc.key, oloc.key, idx)]
+        oq[pid] = None
+        where[pid] = oloc
+        ev = _new(PacketMoved)
+        ev._ts = _time_ns() // 1000000
+        ev._pid = pid
+        ev._from = loc.key
+        ev._to = oloc.key
+        ev._idx = idx
+        return _EMPTY, [ev]
 
     def _send(self, action):
         s = self._s
-        eid = self._eid(action._a)
-        cond_name = action._b
-        ep = s.epochs.get(eid)
+        epochs = s.epochs
+        eid = action._a
+        ep = epochs.get(eid)
         if ep is None:
-            raise EpochNotFoundError(f"Epoch not found: {eid}")
-        cond = ep.rt.info.out_conds.get(cond_name)
+            eid = parse_id(eid)
+            ep = epochs.get(eid)
+            if ep is None:
+                raise EpochNotFoundError(f"Epoch not found: {eid}")
+        cond_name = action._b
+        info = ep.rt.info
+        cond = info.out_conds.get(cond_name)
         if cond is None:
             raise SalvoConditionNotFoundError(f"Salvo condition '{cond_name}' not found for epoch {eid}")
         max_n, plan, test = cond
-        if max_n is not None and ep.out_counts.get(cond_name, 0) >= max_n:
+        counts = ep.out_counts
+        sent = 0 if counts is None else counts.get(cond_name, 0)
+        if max_n is not None and sent >= max_n:
             raise MaxSalvosExceededError(f"Max salvos exceeded for condition '{cond_name}' in epoch {eid}")
-        if not test(ep.oq):
+        if not test(ep.olocs):
             raise SalvoConditionNotMetError(f"Salvo condition '{cond_name}' not met for epoch {eid}")
-        taken = []
+        if counts is None:
+            ep.out_counts = {cond_name: 1}
+        else:
+            counts[cond_name] = sent + 1
+        ts = _time_ns() // 1000000
+        events = []
+        pairs = []
         olocs = ep.olocs
+        where = s.where
         for pos, port, n in plan:
             oloc = olocs[pos]
             q = oloc.q
-            if n is None or n >= len(q):
-                taken.extend((port, pid, oloc) for pid in q)
-            else:
-                it = iter(q)
-                taken.extend((port, next(it), oloc) for _ in range(n))
-        ep.outs.append((cond_name, tuple((port, pid) for port, pid, _ in taken)))
-        ep.out_counts[cond_name] = ep.out_counts.get(cond_name, 0) + 1
-        ts = now_ms()
-        events = []
-        orphans = []
-        node_name = ep.rt.info.name
-        outside = s.outside
-        for port, pid, oloc in taken:
-            dest = oloc.dest
+            if not q:
+                continue
+            k = len(q) if n is None or n >= len(q) else n
+            if not k:
+                continue
+            dest = oloc.spec[2]
+            okey = oloc.key
             if dest is None:
-                events.append(packet_orphaned(ts, pid, eid, node_name, port, cond_name))
-                orphans.append((pid, port, cond_name))
-                del oloc.q[pid]
-                s.add(outside, pid)
+                outside = s.outside
+                oq = outside.q
+                orphans = []
+                for _ in range(k):
+                    pid = q.popitem(last=False)[0]
+                    pairs.append((port, pid))
+                    events.append(packet_orphaned(ts, pid, eid, info.name, port, cond_name))
+                    orphans.append((pid, port, cond_name))
+                    oq[pid] = None
+                    where[pid] = outside
+                ep.orphans += tuple(orphans)
             else:
-                idx = index_in(oloc.q, pid)
-                events.append(packet_moved(ts, pid, oloc.key, dest.key, idx))
-                del oloc.q[pid]
-                s.add(dest, pid)
-        ep.orphans.extend(orphans)
-        events.append(salvo_triggered(OutputSalvoTriggered, ts, eid, cond_name))
-        return empty_response(), events
+                dq = dest.q
+                dkey = dest.key
+                for _ in range(k):
+                    pid = q.popitem(last=False)[0]
+                    pairs.append((port, pid))
+                    ev = _new(PacketMoved)
+                    ev._ts = ts
+                    ev._pid = pid
+                    ev._from = okey
+                    ev._to = dkey
+                    ev._idx = 0
+                    events.append(ev)
+                    dq[pid] = None
+                    where[pid] = dest
+                s.busy[dest] = None
+        ep.outs += ((cond_name, tuple(pairs)),)
+        ev = _new(OutputSalvoTriggered)
+        ev._ts = ts
+        ev._eid = eid
+        ev._cond = cond_name
+        events.append(ev)
+        return _EMPTY, events
 
     def _transport(self, action):
         s = self._s
-        pid = self._pid(action._a)
-        dkey = action._b
-        loc = s.where.get(pid)
+        where = s.where
+        pid = action._a
+        loc = where.get(pid)
         if loc is None:
-            raise PacketNotFoundError(f"Packet not found: {pid}")
+            pid = parse_id(pid)
+            loc = where.get(pid)
+            if loc is None:
+                raise PacketNotFoundError(f"Packet not found: {pid}")
         kind = loc.kind
         if (kind == K_NODE or kind == K_OUTPUT) and loc.ep.state == RUNNING:
             raise CannotMovePacketFromRunningEpochError(f"Cannot move packet {pid} from running epoch {loc.ep.id}")
+        dkey = action._b
         tag = dkey[0]
-        if tag == "N" or tag == "O":
-            deid = dkey[1]
-            dep = s.epochs.get(deid)
-            if dep is None:
-                raise EpochNotFoundError(f"Epoch not found: {deid}")
-            if dep.state == RUNNING:
-                raise CannotMovePacketIntoRunningEpochError(f"Cannot move packet {pid} into running epoch {deid}")
-            if tag == "N":
-                dest = dep.nloc
-            else:
-                pos = dep.rt.info.out_pos.get(dkey[2])
-                if pos is None:
-                    raise OutputPortNotFoundError(f"Output port '{dkey[2]}' not found in epoch {deid}")
-                dest = dep.olocs[pos]
+        if tag == "E":
+            dest = s.locs.get(dkey)
+            if dest is None:
+                raise EdgeNotFoundError(f"Edge not found: {dkey[1]}")
         elif tag == "I":
             node, port = dkey[1], dkey[2]
             rt = s.rt_by_name.get(node)
@@ -463,16 +559,46 @@ class NetSim:
             dest = rt.in_locs[pos]
             if dest.cap is not None and len(dest.q) >= dest.cap:
                 raise InputPortFullError(f"Input port '{port}' is full on node {node}")
-        elif tag == "E":
-            dest = s.locs.get(dkey)
-            if dest is None:
-                raise EdgeNotFoundError(f"Edge not found: {dkey[1]}")
+        elif tag == "N" or tag == "O":
+            deid = dkey[1]
+            dep = s.epochs.get(deid)
+            if dep is None:
+                raise EpochNotFoundError(f"Epoch not found: {deid}")
+            if dep.state == RUNNING:
+                raise CannotMovePacketIntoRunningEpochError(f"Cannot move packet {pid} into running epoch {deid}")
+            if tag == "N":
+                dest = dep
+            else:
+                pos = dep.rt.info.out_pos.get(dkey[2])
+                if pos is None:
+                    raise OutputPortNotFoundError(f"Output port '{dkey[2]}' not found in epoch {deid}")
+                dest = dep.olocs[pos]
         else:
             dest = s.outside
-        idx = index_in(loc.q, pid)
-        s.discard(loc, pid)
-        s.add(dest, pid)
-        return empty_response(), [packet_moved(now_ms(), pid, loc.key, dest.key, idx)]
+        q = loc.q
+        idx = index_in(q, pid)
+        del q[pid]
+        if kind == K_EDGE:
+            if not q:
+                del s.busy[loc]
+        elif kind == K_INPUT:
+            loc.rt.total -= 1
+            s.dirty.add(loc.rt)
+        dest.q[pid] = None
+        where[pid] = dest
+        dkind = dest.kind
+        if dkind == K_EDGE:
+            s.busy[dest] = None
+        elif dkind == K_INPUT:
+            dest.rt.total += 1
+            s.dirty.add(dest.rt)
+        ev = _new(PacketMoved)
+        ev._ts = _time_ns() // 1000000
+        ev._pid = pid
+        ev._from = loc.key
+        ev._to = dest.key
+        ev._idx = idx
+        return _EMPTY, [ev]
 
     def _create_request(self, action):
         s = self._s
@@ -480,7 +606,7 @@ class NetSim:
         if node not in s.rt_by_name:
             raise RequestNodeNotFoundError(f"Request targets non-existent node '{node}'")
         s.pending.append((node, label))
-        return empty_response(), [request_created(now_ms(), node, label, "External")]
+        return empty_response(), [request_created(_time_ns() // 1000000, node, label, "External")]
 
     def _run_net_until_blocked(self, action):
         return empty_response(), _step.run_until_blocked(self)

@@ -1,6 +1,6 @@
 """Snapshot records returned by the engine: ``Packet``, ``Salvo``, ``Epoch``, ``OrphanedPacketInfo``.
 
-All of them are immutable snapshots: they do not follow later changes of the net. Epoch
+All of them are read-only snapshots (public properties, private slots): they do not follow later changes of the net. Epoch
 snapshots are stored internally as plain tuples
 ``(id, node_name, state, in_salvo, out_salvos, orphans)`` where a salvo is
 ``(condition, ((port, packet_id), ...))`` and an orphan is ``(packet_id, port, condition)``;
@@ -18,7 +18,6 @@ from .locations import location_of
 __all__ = ["Packet", "Salvo", "Epoch", "OrphanedPacketInfo", "salvo_of", "epoch_of"]
 
 _new = object.__new__
-_set = object.__setattr__
 
 
 class Packet:
@@ -32,12 +31,9 @@ class Packet:
     @classmethod
     def _make(cls, pid: str, key: tuple) -> "Packet":
         obj = _new(cls)
-        _set(obj, "_id", pid)
-        _set(obj, "_key", key)
+        obj._id = pid
+        obj._key = key
         return obj
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"attribute '{name}' of 'Packet' objects is not writable")
 
     @property
     def id(self) -> str:
@@ -73,11 +69,8 @@ class Salvo:
                 raise ValueError(f"expected tuple of length 2, but got tuple of length {len(item)}")
             port, pid = item
             items.append((as_str(port, "packets"), as_str(pid, "packets")))
-        _set(self, "_cond", cond)
-        _set(self, "_packets", tuple(items))
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"attribute '{name}' of 'Salvo' objects is not writable")
+        self._cond = cond
+        self._packets = tuple(items)
 
     @property
     def salvo_condition(self) -> str:
@@ -99,8 +92,8 @@ class Salvo:
 def salvo_of(raw: tuple) -> Salvo:
     """Build a public ``Salvo`` from its internal ``(condition, packets)`` tuple."""
     obj = _new(Salvo)
-    _set(obj, "_cond", raw[0])
-    _set(obj, "_packets", raw[1])
+    obj._cond = raw[0]
+    obj._packets = raw[1]
     return obj
 
 
@@ -111,9 +104,6 @@ class OrphanedPacketInfo:
 
     def __new__(cls, *args, **kwargs):
         raise no_constructor(cls)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"attribute '{name}' of 'OrphanedPacketInfo' objects is not writable")
 
     @property
     def packet_id(self) -> str:
@@ -134,7 +124,7 @@ class OrphanedPacketInfo:
 
 def _orphan_of(raw: tuple) -> OrphanedPacketInfo:
     obj = _new(OrphanedPacketInfo)
-    _set(obj, "_t", raw)
+    obj._t = raw
     return obj
 
 
@@ -150,9 +140,6 @@ class Epoch:
 
     def __new__(cls, *args, **kwargs):
         raise no_constructor(cls)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"attribute '{name}' of 'Epoch' objects is not writable")
 
     @property
     def id(self) -> str:
@@ -192,5 +179,5 @@ class Epoch:
 def epoch_of(snap: tuple) -> Epoch:
     """Build a public ``Epoch`` from an internal snapshot tuple."""
     obj = _new(Epoch)
-    _set(obj, "_s", snap)
+    obj._s = snap
     return obj

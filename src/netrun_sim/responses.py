@@ -52,15 +52,11 @@ def _variant(name: str, fields: tuple, checks: tuple):
                 f"{'s' if len(missing) > 1 else ''}: " + " and ".join(f"'{m}'" for m in missing)
             )
         for field, check in zip(fields, checks):
-            object.__setattr__(self, "_" + field, check(values[field], field))
-
-    def __setattr__(self, key, value):
-        raise AttributeError(f"attribute '{key}' of '{cls.__name__}' objects is not writable")
+            setattr(self, "_" + field, check(values[field], field))
 
     namespace = {
         "__slots__": slots,
         "__init__": __init__,
-        "__setattr__": __setattr__,
         "__match_args__": fields,
         "__doc__": f"Response variant ``{name}({', '.join(fields)})``.",
     }
@@ -104,47 +100,34 @@ EmptyResponse = _variant("Empty", (), ())
 CancelledEpochResponse.destroyed_packets = property(lambda self: list(self._destroyed_packets))
 
 
-def make_response(cls, *values):
-    """Build a variant without argument checks (engine-internal fast path)."""
-    obj = _new(cls)
-    for slot, value in zip(cls.__slots__, values):
-        object.__setattr__(obj, slot, value)
-    return obj
-
-
-_set_packet_id = PacketResponse._packet_id.__set__  # type: ignore[attr-defined]
-_set_epoch = {
-    cls: cls._epoch.__set__  # type: ignore[attr-defined]
-    for cls in (CreatedEpochResponse, StartedEpochResponse, FinishedEpochResponse, CancelledEpochResponse)
-}
-_set_destroyed = CancelledEpochResponse._destroyed_packets.__set__  # type: ignore[attr-defined]
-_set_progress = StepResultResponse._made_progress.__set__  # type: ignore[attr-defined]
-
-
 def packet_response(pid: str):
     r = _new(PacketResponse)
-    _set_packet_id(r, pid)
+    r._packet_id = pid
     return r
 
 
 def epoch_response(cls, epoch):
     r = _new(cls)
-    _set_epoch[cls](r, epoch)
+    r._epoch = epoch
     return r
 
 
 def cancelled_response(epoch, destroyed: list):
     r = _new(CancelledEpochResponse)
-    _set_epoch[CancelledEpochResponse](r, epoch)
-    _set_destroyed(r, destroyed)
+    r._epoch = epoch
+    r._destroyed_packets = destroyed
     return r
 
 
 def step_response(progress: bool):
     r = _new(StepResultResponse)
-    _set_progress(r, progress)
+    r._made_progress = progress
     return r
 
 
+_EMPTY = _new(EmptyResponse)
+
+
 def empty_response():
-    return _new(EmptyResponse)
+    """The ``Empty`` response (one shared immutable instance: it has no fields)."""
+    return _EMPTY

@@ -167,32 +167,35 @@ def term_port_names(term: SalvoConditionTerm) -> list[str]:
     return list(seen)
 
 
-def compile_term(term: SalvoConditionTerm, port_index: dict[str, int], caps: Sequence):
-    """Compile ``term`` to ``f(Q) -> bool`` where ``Q[i]`` is the queue of port ``i``.
+def compile_term(term: SalvoConditionTerm, port_index: dict[str, int], caps: Sequence, attr: str = ""):
+    """Compile ``term`` to ``f(Q) -> bool`` where ``Q[i]`` (or ``Q[i]<attr>``, e.g.
+    ``attr=".q"``) is the queue of port ``i``.
 
     ``port_index`` maps port names to positions in ``Q``; ``caps[i]`` is the capacity of
     port ``i`` (None = infinite). A port missing from ``port_index`` counts as 0 and, for
     ``Full``/``NonFull``, as infinite (the published engine's defaults).
     """
-    source = _expr(term, port_index, caps)
+    if attr not in ("", ".q"):
+        raise ValueError(f"unsupported queue accessor {attr!r}")
+    source = _expr(term, port_index, caps, attr)
     return eval(f"lambda Q: {source}", {"len": len})  # noqa: S307 - built from ints/operators only
 
 
-def _expr(term, port_index, caps) -> str:
+def _expr(term, port_index, caps, attr="") -> str:
     kind = term._kind
     if kind == "True":
         return "True"
     if kind == "False":
         return "False"
     if kind == "Not":
-        return f"(not {_expr(term._inner, port_index, caps)})"
+        return f"(not {_expr(term._inner, port_index, caps, attr)})"
     if kind in ("And", "Or"):
         if not term._terms:
             return "True" if kind == "And" else "False"
         joiner = " and " if kind == "And" else " or "
-        return "(" + joiner.join(_expr(t, port_index, caps) for t in term._terms) + ")"
+        return "(" + joiner.join(_expr(t, port_index, caps, attr) for t in term._terms) + ")"
     idx = port_index.get(term._port)
-    count = "0" if idx is None else f"len(Q[{idx}])"
+    count = "0" if idx is None else f"len(Q[{idx}]{attr})"
     cap = None if idx is None else caps[idx]
     state = term._state
     if state == "Empty":

@@ -50,6 +50,13 @@ def graph_signature(graph) -> dict:
     }
 
 
+def _all_locations(s):
+    yield from s.locs.values()
+    for ep in s.epochs.values():
+        yield ep
+        yield from ep.olocs
+
+
 def take_snapshot(net) -> dict:
     """The complete state of ``net`` as JSON-able data (see the module docstring)."""
     s = net._s
@@ -59,7 +66,7 @@ def take_snapshot(net) -> dict:
         "graph": graph_signature(net._graph),
         "epochs": [snapshot_to_data(ep.snapshot()) for ep in s.epochs.values()],
         "startable": list(s.startable),
-        "locations": [[key_to_data(loc.key), list(loc.q)] for loc in s.locs.values() if loc.q],
+        "locations": [[key_to_data(loc.key), list(loc.q)] for loc in _all_locations(s) if loc.q],
         "pending_requests": [[node, label] for node, label in s.pending],
         "request_tokens": dict(s.tokens),
         "startup_requests_sent": s.startup_sent,
@@ -116,7 +123,7 @@ def _fill(net, data: dict) -> None:
     s.startable.update(dict.fromkeys(startable))
     for key_data, pids in data["locations"]:
         key = key_from_data(key_data)
-        loc = s.locs.get(key)
+        loc = s.resolve(key)
         if loc is None:
             raise SnapshotError(f"malformed snapshot: location {key_data!r} does not exist in this net")
         for pid in pids:
