@@ -430,11 +430,17 @@ def main(argv=None) -> int:
     ap.add_argument("--actions", type=int, default=DEFAULT_ACTIONS)
     ap.add_argument("--replay", help="JSON file with {spec, script}")
     ap.add_argument("--full", action="store_true", help="also print script and spec")
+    ap.add_argument("--probes", action="store_true", help="print the API probe outcomes instead")
     args = ap.parse_args(argv)
     import netrun_sim as ns
 
     out = sys.stdout
     out.write(json.dumps({"engine_file": ns.__file__}) + "\n")
+    if args.probes:
+        from _trace_probes import run_probes
+
+        out.write(json.dumps(run_probes(ns)) + "\n")
+        return 0
     if args.replay:
         with open(args.replay) as f:
             case = json.load(f)

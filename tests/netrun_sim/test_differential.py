@@ -158,6 +158,19 @@ def test_ours_matches_native_engine(native, ours):
     assert not failures, f"{len(failures)} of {len(seeds)} seeds differ; first ones:\n\n" + "\n\n".join(failures[:3])
 
 
+def test_api_probes_match_native_engine(native, ours):
+    """Constructors, conversions, enums, reprs and errors of the public API (``_trace_probes``)."""
+    from _trace_probes import run_probes
+
+    res = subprocess.run([native, "-I", str(TRACE_SCRIPT), "--probes"], capture_output=True, text=True,
+                         timeout=120, cwd="/")
+    assert res.returncode == 0, res.stderr[-3000:]
+    expected = json.loads(res.stdout.splitlines()[1])
+    got = json.loads(json.dumps(run_probes(ours)))
+    diffs = [f"{src}\n    native: {a}\n    ours:   {b}" for (src, a), (_, b) in zip(expected, got) if a != b]
+    assert not diffs, f"{len(diffs)} of {len(expected)} probes differ:\n" + "\n".join(diffs)
+
+
 def test_replayed_script_reproduces_the_trace(ours):
     """A recorded script replays to the same trace: failing cases can be saved and rerun."""
     run = our_trace(ours, 7, 60)
