@@ -113,6 +113,12 @@ def _import_fs(kind: str) -> Any:
         ) from exc
 
 
+def _gcsfs_core() -> Any:
+    import gcsfs.core
+
+    return gcsfs.core
+
+
 def _names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
@@ -191,7 +197,10 @@ class StorageBackend:
         if isinstance(config, GCSBackendConfig):
             gcsfs = _import_fs("gcs")
             token: Any = "anon" if config.anon else config.credentials_path
-            return gcsfs.GCSFileSystem(
+            # Emulators speak only the JSON API: use the plain file system, not the default
+            # one that first asks Google's gRPC control plane for the bucket's layout.
+            cls = gcsfs.GCSFileSystem if config.endpoint_url is None else _gcsfs_core().GCSFileSystem
+            return cls(
                 project=config.project, token=token, endpoint_url=config.endpoint_url, skip_instance_cache=True
             )
         if isinstance(config, SSHBackendConfig):

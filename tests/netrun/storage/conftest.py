@@ -5,6 +5,7 @@
   a temporary directory, on a random port. If ``sshd`` is missing and we are root, the
   fixture installs ``openssh-server`` with apt-get (CI runs as root on a clean machine);
   otherwise the SSH tests are skipped with the reason. The system sshd is never touched.
+* GCS: gcp-storage-emulator (in memory) on a random port, when it and gcsfs are installed.
 * rclone: the ``rclone`` program (installed the same way when missing) with a config
   defining a ``local``-type remote.
 
@@ -26,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from netrun.storage.backends import close_all_backends
-from netrun.storage.config import RcloneBackendConfig, S3BackendConfig, SSHBackendConfig
+from netrun.storage.backends import StorageBackend, close_all_backends
+from netrun.storage.config import GCSBackendConfig, RcloneBackendConfig, S3BackendConfig, SSHBackendConfig
 
 SSHD = "/usr/sbin/sshd"
 
@@ -153,6 +154,31 @@ def s3_bucket(moto_endpoint, request):
         region="us-east-1",
         max_attempts=1,
     )
+
+
+# --- GCS (gcp-storage-emulator) --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint():
+    """``http://127.0.0.1:<port>`` of an in-memory GCS emulator running for the session."""
+    pytest.importorskip("gcsfs", reason="the GCS backend needs gcsfs (netrun[gcs])")
+    emulator = pytest.importorskip("gcp_storage_emulator.server", reason="gcp-storage-emulator is not installed")
+    port = free_port()
+    server = emulator.create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    _wait_for_port(port, 10)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def gcs_config(gcs_endpoint, request):
+    """A fresh bucket on the GCS emulator (anonymous access, as emulators allow)."""
+    name = "nr-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40]
+    config = GCSBackendConfig(bucket=name, prefix="runs/1", endpoint_url=gcs_endpoint, anon=True, project="test")
+    StorageBackend(config).fs.mkdir(name)
+    return config
 
 
 # --- SSH (OpenSSH sshd) -----------------------------------------------------------------

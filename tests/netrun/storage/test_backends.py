@@ -11,7 +11,7 @@ from netrun.storage.config import GCSBackendConfig, LocalBackendConfig
 from netrun.storage.errors import MissingOptionalDependencyError, StorageConfigError, StoredValueNotFoundError
 
 
-@pytest.fixture(params=["local", "s3", "ssh", "rclone"])
+@pytest.fixture(params=["local", "s3", "ssh", "rclone", "gcs"])
 def backend(request, tmp_path):
     if request.param == "local":
         config = LocalBackendConfig(base_path=str(tmp_path / "store"))
@@ -146,8 +146,8 @@ def test_gcs_without_gcsfs_names_the_extra(monkeypatch):
     assert isinstance(info.value, ImportError)
 
 
-def test_gcs_filesystem_gets_emulator_endpoint_and_credentials(monkeypatch, tmp_path):
-    """With gcsfs importable, the config's settings reach GCSFileSystem unchanged."""
+def test_gcs_filesystem_gets_project_and_credentials(monkeypatch, tmp_path):
+    """The config's credentials file and project reach GCSFileSystem unchanged."""
     import sys
     import types
 
@@ -159,10 +159,8 @@ def test_gcs_filesystem_gets_emulator_endpoint_and_credentials(monkeypatch, tmp_
 
     monkeypatch.setitem(sys.modules, "gcsfs", types.SimpleNamespace(GCSFileSystem=FakeGCSFileSystem))
     creds = tmp_path / "sa.json"
-    StorageBackend(
-        GCSBackendConfig(bucket="b", credentials_path=str(creds), project="p", endpoint_url="http://127.0.0.1:1")
-    ).fs
-    assert seen == {"project": "p", "token": str(creds), "endpoint_url": "http://127.0.0.1:1", "skip_instance_cache": True}
+    StorageBackend(GCSBackendConfig(bucket="b", credentials_path=str(creds), project="p")).fs
+    assert seen == {"project": "p", "token": str(creds), "endpoint_url": None, "skip_instance_cache": True}
 
 
 def test_unresolved_reference_is_refused_before_connecting():
