@@ -57,8 +57,6 @@ Deliberate extensions (no 0.2.0 behaviour changes):
 * Enum variants and value types can be pickled.
 """
 
-from __future__ import annotations
-
 from .actions import NetAction
 from .enums import (
     DependencyRequestTrigger,

@@ -19,6 +19,7 @@ __all__ = [
     "as_instance",
     "cannot_convert",
     "no_constructor",
+    "boundary_copy",
 ]
 
 _U64_MAX = (1 << 64) - 1
@@ -85,3 +86,13 @@ def as_instance(value: object, cls: type, arg: str | None, name: str | None = No
 def no_constructor(cls: type) -> TypeError:
     """The TypeError PyO3 raises for classes that cannot be built from Python."""
     return TypeError(f"No constructor defined for {cls.__name__}")
+
+
+def boundary_copy(obj):
+    """A shallow copy of an immutable engine object, for getters that hand out copies
+    (as the published engine does: ``g.nodes()["A"] is g.nodes()["A"]`` is False)."""
+    cls = type(obj)
+    new = object.__new__(cls)
+    for slot in cls.__slots__:
+        object.__setattr__(new, slot, getattr(obj, slot))
+    return new

@@ -466,6 +466,30 @@ def request_epoch_created(ts: int, eid: str, node: str, label: str) -> NetEvent:
     return e
 
 
+for _cls in (
+    _PacketCreated,
+    _PacketRemoved,
+    _PacketConsumed,
+    _PacketDestroyed,
+    _PacketMoved,
+    _PacketOrphaned,
+    _EpochIdEvent,
+    _EpochCreated,
+    _EpochStarted,
+    _EpochSnapshotEvent,
+    _EpochFinished,
+    _EpochCancelled,
+    _SalvoTriggered,
+    _InputSalvoTriggered,
+    _OutputSalvoTriggered,
+    _RequestCreated,
+    _RequestCascadeResolved,
+    _RequestEpochCreated,
+):
+    # type(event).__name__ is "NetEvent", as with the published engine
+    _cls.__qualname__ = f"NetEvent[{_cls._kind or _cls.__name__.lstrip('_')}]"
+    _cls.__name__ = "NetEvent"
+
 EVENT_CLASSES = {
     cls._kind: cls
     for cls in (

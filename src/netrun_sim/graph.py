@@ -7,7 +7,7 @@ problem as a ``GraphValidationErrorInfo`` and ``NetSim(graph)`` refuses a graph 
 
 from __future__ import annotations
 
-from ._args import as_dict, as_instance, as_sequence, as_str, cannot_convert
+from ._args import as_dict, as_instance, as_sequence, as_str, boundary_copy, cannot_convert
 from ._quoting import rust_debug
 from .enums import DependencyRequestTrigger
 from .errors import GraphValidationError
@@ -122,25 +122,26 @@ class Node:
     @property
     def in_ports(self) -> dict:
         """A new ``{name: Port}`` dict, in declaration order."""
-        return dict(self._in_ports)
+        return {k: boundary_copy(v) for k, v in self._in_ports.items()}
 
     @property
     def out_ports(self) -> dict:
         """A new ``{name: Port}`` dict, in declaration order."""
-        return dict(self._out_ports)
+        return {k: boundary_copy(v) for k, v in self._out_ports.items()}
 
     @property
     def in_salvo_conditions(self) -> dict:
         """A new ``{name: SalvoCondition}`` dict, in insertion (priority) order."""
-        return dict(self._in_conds)
+        return {k: boundary_copy(v) for k, v in self._in_conds.items()}
 
     @property
     def out_salvo_conditions(self) -> dict:
-        return dict(self._out_conds)
+        """A new ``{name: SalvoCondition}`` dict, in insertion order."""
+        return {k: boundary_copy(v) for k, v in self._out_conds.items()}
 
     @property
     def dependency_request_config(self):
-        return self._drc
+        return None if self._drc is None else boundary_copy(self._drc)
 
     def __repr__(self) -> str:
         return f"Node({rust_debug(self._name)})"
@@ -214,8 +215,8 @@ class Graph:
         return other
 
     def nodes(self) -> dict:
-        """``{name: Node}`` in constructor order."""
-        return dict(self._nodes)
+        """A new ``{name: Node}`` dict (copies of the nodes), in constructor order."""
+        return {k: boundary_copy(v) for k, v in self._nodes.items()}
 
     def edges(self) -> list:
         """Distinct edges in order of first appearance."""

@@ -1,8 +1,6 @@
 """Alias of the package, for code importing from ``netrun_sim.netrun_sim`` (the published
 engine's compiled submodule). Its ``__all__`` lists all 58 public names."""
 
-from __future__ import annotations
-
 from . import (  # noqa: F401
     DependencyRequestConfig,
     DependencyRequestTrigger,

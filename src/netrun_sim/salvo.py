@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._args import as_instance, as_sequence, as_str, cannot_convert
+from ._args import as_instance, as_sequence, as_str, boundary_copy, cannot_convert
 from ._quoting import rust_debug
 from .enums import MaxSalvos, MaxSalvosFinite, PacketCount, PacketCountN, PortState, PortStateNumeric
 
@@ -112,11 +112,11 @@ class SalvoConditionTerm:
 
     def get_terms(self):
         """The sub-terms of ``And``/``Or`` (a new list), else None."""
-        return None if self._terms is None else list(self._terms)
+        return None if self._terms is None else [boundary_copy(t) for t in self._terms]
 
     def get_inner(self):
         """The negated term of ``Not``, else None."""
-        return self._inner
+        return None if self._inner is None else boundary_copy(self._inner)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"attribute '{name}' of 'SalvoConditionTerm' objects is not writable")
@@ -252,7 +252,7 @@ class SalvoCondition:
 
     @property
     def term(self) -> SalvoConditionTerm:
-        return self._term
+        return boundary_copy(self._term)
 
     def __repr__(self) -> str:
         ms = "MaxSalvos.Infinite" if self._max is None else f"MaxSalvos.finite({self._max})"
