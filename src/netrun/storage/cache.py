@@ -206,9 +206,13 @@ class EpochCache:
         ``config_data`` any data whose change must invalidate entries (node config, node
         variables, port types). ``node_config`` holds the node's cache overrides.
         """
-        fingerprint = stable_hash(
-            (code if code is not None else code_fingerprint(func), config_data)
-        )
+        if func is None and code is None:
+            raise CacheError(
+                "register_node needs the node's function (func=) or a code fingerprint (code=)",
+                fix="pass func=the node's exec function, or code=a string that changes when its code does",
+                node=node_name,
+            )
+        fingerprint = stable_hash((code if code is not None else code_fingerprint(func), config_data))
         with self._lock:
             self._nodes[node_name] = (node_config, fingerprint)
             self._effective.pop(node_name, None)

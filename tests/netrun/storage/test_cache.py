@@ -220,6 +220,13 @@ def test_unregistered_node_is_refused(make_cache):
     with pytest.raises(CacheError, match="not registered with the epoch cache") as info:
         make_cache().compute_key("ghost", {"x": [1]})
     assert str(info.value).startswith("node 'ghost'")
+    with pytest.raises(CacheError, match=r"needs the node's function \(func=\) or a code fingerprint"):
+        make_cache().register_node("ghost")
+    cache = make_cache()
+    cache.register_node("by-path", code="pkg.nodes:double@v1")
+    first = cache.compute_key("by-path", {"x": [1]})
+    cache.register_node("by-path", code="pkg.nodes:double@v2")
+    assert cache.compute_key("by-path", {"x": [1]}) != first
 
 
 def test_unpicklable_output_names_node_and_port(make_cache):
