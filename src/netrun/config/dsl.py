@@ -279,7 +279,8 @@ class _Translator:
             try:
                 out[port] = port_from_dsl(spec)
             except ConfigError as exc:
-                self.problem(ppath + tuple(exc.path), exc.message, "invalid_value", exc.value, exc.expected)
+                kind = "unknown_key" if exc.message.startswith("unknown key") else "invalid_value"
+                self.problem(ppath + tuple(exc.path), exc.message, kind, exc.value, exc.expected)
         return out
 
     def condition(self, name: str, value: Any, side: str, dpath: tuple[Any, ...], cpath: tuple[Any, ...]) -> Any:
@@ -289,14 +290,25 @@ class _Translator:
         self.check_keys(table, DSL_CONDITION_KEYS, dpath, f"salvo condition {name!r}")
         if "when" in table:
             self.origin[cpath + ("term",)] = dpath + ("when",)
-        try:
+        ok = True
+        # Each part is checked on its own so that every problem is reported.
+        for part in ("when", "max_salvos", "ports"):
+            if part not in table and part != "when":
+                continue
+            piece = {k: v for k, v in table.items() if k in ("when", "term")} if part == "when" else \
+                {"term": {"type": "true"}, part: table[part]}
+            try:
+                salvo_condition_from_dsl(piece, side=side, data_only=True)
+            except ExpressionParseError as exc:
+                ok = False
+                self.problems.append(Problem(
+                    loc=list(dpath + ("when",)), msg=exc.message, type="expression_parse_error",
+                    value=exc.expression, expected=exc.expected, column=exc.expression_column))
+            except ConfigError as exc:
+                ok = False
+                self.problem(dpath + tuple(exc.path), exc.message, "invalid_value", exc.value, exc.expected)
+        if ok:
             return salvo_condition_from_dsl(table, side=side, data_only=True)
-        except ExpressionParseError as exc:
-            self.problems.append(Problem(
-                loc=list(dpath + ("when",)), msg=exc.message, type="expression_parse_error",
-                value=exc.expression, expected=exc.expected, column=exc.expression_column))
-        except ConfigError as exc:
-            self.problem(dpath + tuple(exc.path), exc.message, "invalid_value", exc.value, exc.expected)
         return None  # reported; left out so the schema check does not report it again
 
     def edges(self, value: Any, dpath: tuple[Any, ...], cpath: tuple[Any, ...]) -> list[Any]:

@@ -104,11 +104,10 @@ class SourceInfo:
                     update["line"] = pos.value_line
                     # +1 skips the opening quote; the expression column is 1-based.
                     update["column"] = pos.value_column + (problem.column or 1)
+                elif problem.type == "unknown_key" and len(path) == len(loc):
+                    update["line"], update["column"] = pos.line, pos.column
                 else:
-                    exact = len(path) == len(loc)
-                    update["line"] = pos.value_line if exact and problem.type != "unknown_key" else pos.line
-                    update["column"] = (pos.value_column if exact and problem.type != "unknown_key"
-                                        else pos.column)
+                    update["line"], update["column"] = pos.value_line, pos.value_column
         return problem.model_copy(update=update)
 
 
@@ -392,6 +391,7 @@ def validation_problems(exc: ValidationError, data: Any, root: type[BaseModel]) 
             value = None
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx") or {}
+            loc = loc + (str(ctx.get("discriminator", "type")).strip("'"),)
             msg = f"unknown type {ctx.get('tag')!r}"
             expected = "one of: " + str(ctx.get("expected_tags", "")).replace("'", "")
             value = ctx.get("tag")
@@ -423,6 +423,8 @@ def _expected_for(kind: str, ctx: dict[str, Any]) -> str | None:
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()), "?")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         return f"a number {op} {bound}"
     if kind == "literal_error":
         return "one of " + str(ctx.get("expected", ""))

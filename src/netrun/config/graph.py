@@ -101,6 +101,8 @@ def validate_graph_structure(graph: GraphConfig, *, path: tuple[Any, ...] = ()) 
                 expected="unique node names"))
         else:
             first_index.setdefault(node.name, i)
+        if node.name in ports:
+            continue  # a duplicate: reported above; edges use the first node of that name
         if isinstance(node, SubgraphConfig):
             ports[node.name] = (list(node.exposed_in_ports), list(node.exposed_out_ports))
             if not node.name:

@@ -63,6 +63,21 @@ def _walk_attributes(obj: Any, attrs: list[str], path: str, start: str) -> Any:
     return obj
 
 
+def _existing_prefix(module_name: str) -> str | None:
+    """The longest prefix of ``module_name`` that can be found (without importing it)."""
+    parts = module_name.split(".")
+    found = None
+    for cut in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:cut])
+        try:
+            if importlib.util.find_spec(prefix) is None:
+                break
+        except Exception:  # noqa: BLE001 - finding a submodule imports (and fails in) its parent
+            break
+        found = prefix
+    return found
+
+
 def import_from_path(path: str, project_root: Path | str | None = None) -> Any:
     """The object an import path names (module, class, function...).
 
@@ -96,11 +111,12 @@ def import_from_path(path: str, project_root: Path | str | None = None) -> Any:
             # but fails to import one of its own dependencies is reported as it is.
             missing = exc.name or ""
             if missing and not (module_name == missing or module_name.startswith(missing + ".")):
+                broken = _existing_prefix(module_name) or module_name
                 raise ImportPathError(
-                    f"cannot import {path!r}: module {module_name!r} exists but imports "
+                    f"cannot import {path!r}: module {broken!r} exists but imports "
                     f"{missing!r}, which is not installed",
                     value=path,
-                    expected=f"install {missing!r} or fix the import in {module_name!r}",
+                    expected=f"install {missing!r} or fix the import in {broken!r}",
                 ) from exc
             if error is None:
                 error = exc

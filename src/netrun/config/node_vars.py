@@ -82,13 +82,16 @@ class NodeVariable(ConfigModel):
     def check_no_var_ref(self) -> None:
         """Kept for compatibility; the checks run at validation time."""
 
-    def resolve_value(self, name: str = "", *, environ: Mapping[str, str] | None = None) -> Any:
+    def resolve_value(self, name: str = "", *, environ: Mapping[str, str] | None = None,
+                      node: str | None = None) -> Any:
         """The value cast to ``type`` and checked against ``options``.
 
         Raises :class:`UnfilledPlaceholderError` for a missing value (unless ``optional``)
         and :class:`NodeVariableError` for a value of the wrong type or not in ``options``.
         """
         label = f"node variable {name!r}" if name else "node variable"
+        if node:
+            label += f" of node {node!r}"
         value = self.value
         if isinstance(value, VarRef):
             raw = value.resolve_env(environ)

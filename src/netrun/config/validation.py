@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel
 
-from netrun.config.errors import ConfigError, ConfigValidationFailed, Problem
+from netrun.config.errors import ConfigError, ConfigValidationFailed, FactoryNotFoundError, Problem
 from netrun.config.var_ref import VarRef
 
 __all__ = ["load_net_definition", "validate_config"]
@@ -86,7 +86,7 @@ def _var_problems(cfg: Any, environ: Mapping[str, str]) -> list[Problem]:
                                          {k: v for k, v in (cfg.node_vars or {}).items() if not v.inherit},
                                          {name: var})
                 if var.inherit or var.value is not None or not var.optional:
-                    merged[name].resolve_value(f"{name}' of node '{node.name}", environ=environ)
+                    merged[name].resolve_value(name, environ=environ, node=node.name)
             except ConfigError as exc:
                 if not isinstance(var.value, VarRef):
                     problems.append(_problem(exc, loc))
@@ -136,8 +136,9 @@ def _factory_problems(cfg: Any) -> list[Problem]:
             try:
                 resolve_node(node, cfg, resolve_imports=False)
             except ConfigError as exc:
-                loc = ("graph", "nodes", i, "factory_args") if "argument" in exc.message else ("graph", "nodes", i, "factory")
-                problems.append(_problem(exc, loc))
+                about_factory = isinstance(exc, FactoryNotFoundError) or "is not a node factory" in exc.message
+                field = "factory" if about_factory else "factory_args"
+                problems.append(_problem(exc, ("graph", "nodes", i, field)))
     return problems
 
 

@@ -196,4 +196,13 @@ def cast_to_field_type(raw: Any, tp: Any, *, what: str) -> Any:
 
 
 def _type_name(tp: Any) -> str:
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(tp)[0])
+    if origin is Union or type(tp).__name__ == "UnionType":
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
