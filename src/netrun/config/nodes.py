@@ -557,7 +557,7 @@ def _check_condition(
     if side == "in" and cond.max_salvos_limit() != 1:
         problems.append(Problem(
             loc=[*loc, "max_salvos"], type="invalid_max_salvos",
-            value=cond.max_salvos.model_dump(),
+            value=cond.max_salvos_limit() if cond.max_salvos_limit() is not None else "infinite",
             msg=f"input salvo condition {cname!r} of node {node!r} must fire once per epoch",
             expected="max_salvos = 1 (finite(1)) for input salvo conditions"))
     for port in (cond.ports or {}):

@@ -176,9 +176,9 @@ def test_structure_problems_all_at_once(tmp_path):
         f"{path}:10:5: graph.edges[1]: output port A.out already feeds C.x (edge 0); an output port can feed only "
         "one edge; expected a broadcast node to fan out: factory = \"netrun.node_factories.broadcast\" with "
         "num_outputs = 2",
-        f"{path}:11:51: graph.edges[2].source_port: edge A.nope -> E.in: node 'A' has no output port 'nope'; "
+        f"{path}:11:41: graph.edges[2].source_port: edge A.nope -> E.in: node 'A' has no output port 'nope'; "
         "expected one of its output ports: 'out'",
-        f"{path}:11:74: graph.edges[2].target_node: edge A.nope -> E.in: target node 'E' does not exist; "
+        f"{path}:11:64: graph.edges[2].target_node: edge A.nope -> E.in: target node 'E' does not exist; "
         "expected one of the nodes: 'A', 'C', 'D'",
     ]
 
@@ -199,7 +199,7 @@ def test_salvo_condition_port_and_limit_problems(tmp_path):
         f"{path}:5:9: nodes.N.in_salvo_conditions.go.ports.c: input salvo condition 'go' of node 'N' takes "
         "packets from port 'c', which the node does not have; expected one of the node's input ports: a",
         f"{path}:6:14: nodes.N.in_salvo_conditions.go.max_salvos: input salvo condition 'go' of node 'N' must "
-        "fire once per epoch (got \"{'type': 'finite', 'max': 2}\"); expected max_salvos = 1 (finite(1)) for "
+        "fire once per epoch (got 2); expected max_salvos = 1 (finite(1)) for "
         "input salvo conditions",
     ]
 
