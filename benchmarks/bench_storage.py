@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import statistics
 import sys
 import tempfile
 import time
@@ -81,7 +80,7 @@ def bench_cache(hits: int) -> None:
         keys = [cache.compute_key("inc", i) for i in inputs]
 
         started = time.perf_counter()
-        for i, key in zip(inputs, keys):
+        for i, key in zip(inputs, keys, strict=True):
             cache.store("inc", key, inputs_by_port=i,
                         output_salvos=[CachedOutputSalvo("send", {"out": [trivial(i["x"][0])]})])
         store_each = (time.perf_counter() - started) / hits
@@ -104,7 +103,8 @@ def bench_cache(hits: int) -> None:
         call_each = best_of(3, call_all) / hits
         cache.close()
     print(f"epoch cache ({hits:,} entries, diskcache):")
-    print(f"  hit   {hit_each * 1e6:7.1f} us  (key {key_each * 1e6:.1f} us + lookup {(hit_each - key_each) * 1e6:.1f} us)")
+    lookup_each = hit_each - key_each
+    print(f"  hit   {hit_each * 1e6:7.1f} us  (key {key_each * 1e6:.1f} us + lookup {lookup_each * 1e6:.1f} us)")
     print(f"  store {store_each * 1e6:7.1f} us")
     print(f"  trivial function call {call_each * 1e6:.2f} us  ->  hit / call ratio {hit_each / call_each:,.0f}x")
     print("  (the issue's 'hit <= 2x a cache-free epoch' compares with a whole Net epoch; measured at Net level)")

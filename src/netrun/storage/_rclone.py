@@ -118,7 +118,9 @@ class RcloneFileSystem(AbstractFileSystem):
         entries = [self._entry(path, item) for item in items]
         return entries if detail else [e["name"] for e in entries]
 
-    def find(self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any) -> Any:
+    def find(
+        self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
+    ) -> Any:
         path = self._strip_protocol(path)
         args = ["lsjson", "--recursive", path]
         if not withdirs:

@@ -280,7 +280,8 @@ class StorageBackend:
         try:
             return func(*args)
         except StorageError as exc:
-            raise exc.with_context(backend=self.description, key=key)
+            exc.with_context(backend=self.description, key=key)
+            raise
         except Exception as exc:
             raise self._translate(exc, operation, key) from exc
 

@@ -408,7 +408,8 @@ class EpochCache:
             port, direction = self._unpicklable_port(entry, effective)
             where = f"epoch cache '{self.directory}'"
             if port is None:
-                raise exc.with_context(node=entry.node_name, backend=where)
+                exc.with_context(node=entry.node_name, backend=where)
+                raise
             raise ValueNotSerializableError(
                 f"an {direction} value cannot be stored in the epoch cache: {exc.what}",
                 fix=f"{exc.fix}; or leave the node out of the cache",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import fnmatch
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -231,7 +231,7 @@ class RcloneBackendConfig(BackendConfigBase):
 
 
 BackendConfig = Annotated[
-    Union[LocalBackendConfig, S3BackendConfig, GCSBackendConfig, SSHBackendConfig, RcloneBackendConfig],
+    LocalBackendConfig | S3BackendConfig | GCSBackendConfig | SSHBackendConfig | RcloneBackendConfig,
     Field(discriminator="type"),
 ]
 

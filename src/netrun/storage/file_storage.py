@@ -161,7 +161,8 @@ class NodeFileStorage:
         for port in sorted(inputs_by_port):
             values = []
             for value in inputs_by_port[port]:
-                if isinstance(value, (LazyPacketValueSpec, StoredValueRef)) and self.config.evaluate_lazy_value_for_hash:
+                lazy = isinstance(value, (LazyPacketValueSpec, StoredValueRef))
+                if lazy and self.config.evaluate_lazy_value_for_hash:
                     value = resolve_value(value)
                 values.append(value)
             ports.append((port, values))
@@ -189,7 +190,8 @@ class NodeFileStorage:
         except StoredValueNotFoundError:
             return None
         except StorageError as exc:
-            raise exc.with_context(**self._context())
+            exc.with_context(**self._context())
+            raise
         manifest = FileStorageManifest.from_json(text, where=f"{key!r} on {self.backend.description}")
         return manifest if manifest.version == int(self.config.version) else None
 
@@ -280,7 +282,8 @@ class NodeFileStorage:
                 **self.config.pickling_args,
             )
         except StorageError as exc:
-            raise exc.with_context(**self._context(port=port))
+            exc.with_context(**self._context(port=port))
+            raise
         return compress(data, self.config.compression), load_options_for(value, self.config.serialization)
 
     def store(
@@ -347,7 +350,8 @@ class NodeFileStorage:
                 self.backend.write_bytes(record.key, data)
             self.backend.write_bytes(self.manifest_key(input_hash), manifest.to_json().encode())
         except StorageError as exc:
-            raise exc.with_context(**self._context())
+            exc.with_context(**self._context())
+            raise
         if previous is not None:  # the same inputs stored before: drop files no longer listed
             for key in set(_backend_keys(previous)) - set(_backend_keys(manifest)):
                 self.backend.delete(key)
@@ -358,17 +362,17 @@ class NodeFileStorage:
         fmt = BundleFormat(self.config.bundle_format)
         buffer = io.BytesIO()
         members = []
-        for record, data in payloads:
+        for record, _ in payloads:
             member = record.key[len(prefix) + 1 :]
             members.append(member)
             record.key = member
         if fmt is BundleFormat.zip:
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-                for member, (_, data) in zip(members, payloads):
+                for member, (_, data) in zip(members, payloads, strict=True):
                     archive.writestr(member, data)
         else:
             with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-                for member, (_, data) in zip(members, payloads):
+                for member, (_, data) in zip(members, payloads, strict=True):
                     info = tarfile.TarInfo(member)
                     info.size = len(data)
                     archive.addfile(info, io.BytesIO(data))

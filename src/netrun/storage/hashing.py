@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
-import enum
 import functools
 import hashlib
 import inspect
@@ -40,7 +39,6 @@ import pickle
 import struct
 import uuid
 import zlib
-from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -352,7 +350,7 @@ def _encode_code(obj: Any, out: bytearray, seen: set[int]) -> None:
     if inspect.isbuiltin(obj) or isinstance(obj, type):
         _frame(out, b"ref", f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
         return
-    call = getattr(type(obj), "__call__", None)
+    call = getattr(type(obj), "__call__", None)  # noqa: B004 - the class's own __call__ function
     if call is not None and inspect.isfunction(call):
         out += b"callable"
         _encode_code(call, out, seen)

@@ -132,7 +132,8 @@ class StoredValueRef:
                 **self.load_options,
             )
         except StorageError as exc:
-            raise exc.with_context(backend=backend.description, key=self.key)
+            exc.with_context(backend=backend.description, key=self.key)
+            raise
 
     def delete(self) -> None:
         """Remove the stored object (missing objects are ignored)."""
@@ -269,7 +270,8 @@ def store_value(
         data = compress(serialize(value, method, pickling_method=pickler), compression)
         backend.write_bytes(key, data)
     except StorageError as exc:
-        raise exc.with_context(**context)
+        exc.with_context(**context)
+        raise
     return StoredValueRef(
         backend=backend.config.public_dump(),
         key=key,

@@ -78,7 +78,9 @@ class ValueOffloader:
     error messages.
     """
 
-    def __init__(self, config: ValueStorageConfig, storage: StorageConfig | None = None, *, node: str | None = None) -> None:
+    def __init__(
+        self, config: ValueStorageConfig, storage: StorageConfig | None = None, *, node: str | None = None
+    ) -> None:
         unresolved = config.unresolved_refs()
         if unresolved:
             raise StorageConfigError(
@@ -117,7 +119,8 @@ class ValueOffloader:
             if not self.should_offload(value):
                 return value
         except StorageError as exc:
-            raise exc.with_context(node=node, port=port, backend=self.backend.description)
+            exc.with_context(node=node, port=port, backend=self.backend.description)
+            raise
         name = packet_id if packet_id is not None else uuid.uuid4().hex
         key = f"{self.config.prefix.strip('/')}/{_safe(node or 'net')}/{_safe(str(name))}{self._ext}"
         return store_value(

@@ -36,7 +36,8 @@ def read_all(target, max_version: int = 1) -> dict[str, bytes]:
 
 
 def leftovers(target) -> list[str]:
-    return sorted(p.name for p in target.parent.iterdir() if p.name.startswith(f".{target.name}.") and "lock" not in p.name)
+    prefix = f".{target.name}."
+    return sorted(p.name for p in target.parent.iterdir() if p.name.startswith(prefix) and "lock" not in p.name)
 
 
 def test_write_read_with_subdirectories_and_meta(tmp_path):

@@ -159,7 +159,8 @@ def test_gcs_filesystem_gets_project_and_credentials(monkeypatch, tmp_path):
 
     monkeypatch.setitem(sys.modules, "gcsfs", types.SimpleNamespace(GCSFileSystem=FakeGCSFileSystem))
     creds = tmp_path / "sa.json"
-    StorageBackend(GCSBackendConfig(bucket="b", credentials_path=str(creds), project="p")).fs
+    assert isinstance(StorageBackend(GCSBackendConfig(bucket="b", credentials_path=str(creds), project="p")).fs,
+                      FakeGCSFileSystem)
     assert seen == {"project": "p", "token": str(creds), "endpoint_url": None, "skip_instance_cache": True}
 
 

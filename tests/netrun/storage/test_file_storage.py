@@ -74,7 +74,10 @@ def test_layout_and_multi_salvo_order(tmp_path):
         f"summarise/_manifests/{h}.json",
     ])
     replayed = storage.replay(storage.lookup(h), lazy=False)
-    assert [(s.salvo, s.values_by_port) for s in replayed] == [("progress", {"pct": [50]}), ("send", {"out": [{"a": 1}]})]
+    assert [(s.salvo, s.values_by_port) for s in replayed] == [
+        ("progress", {"pct": [50]}),
+        ("send", {"out": [{"a": 1}]}),
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
