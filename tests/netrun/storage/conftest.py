@@ -78,6 +78,9 @@ def _wait_for_port(port: int, timeout: float, process: subprocess.Popen | None =
 # --- Debian packages --------------------------------------------------------------------
 
 
+_APT_UPDATED: list[bool] = []  # apt-get update runs once per test process
+
+
 def ensure_debian_package(binary: str, package: str) -> str:
     """The path of ``binary``, installing ``package`` with apt-get when missing and root.
 
@@ -97,9 +100,11 @@ def ensure_debian_package(binary: str, package: str) -> str:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         wait_for_dpkg = ["-o", "DPkg::Lock::Timeout=300"]  # another apt-get may be running
         try:
-            subprocess.run(
-                ["apt-get", *wait_for_dpkg, "update"], env=env, check=True, capture_output=True, timeout=400
-            )
+            if not _APT_UPDATED:
+                subprocess.run(
+                    ["apt-get", *wait_for_dpkg, "update"], env=env, check=True, capture_output=True, timeout=400
+                )
+                _APT_UPDATED.append(True)
             subprocess.run(
                 ["apt-get", *wait_for_dpkg, "install", "-y", "--no-install-recommends", package],
                 env=env,
