@@ -35,6 +35,8 @@ class ConfigModel(BaseModel):
     _var_scope_boundary: ClassVar[frozenset[str]] = frozenset()
     #: Fields whose references are never resolved here (e.g. a node variable's own value).
     _no_var_refs: ClassVar[frozenset[str]] = frozenset()
+    #: Optional sub-models for which an empty dump means the same as ``None``.
+    _empty_means_none: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
     def _keep_discriminator(self, handler: Any, info: SerializationInfo) -> Any:
@@ -48,7 +50,10 @@ class ConfigModel(BaseModel):
                 if field.is_required():
                     continue
                 value = getattr(self, key)
-                if value is None or isinstance(value, (dict, list)) and not value:
+                if field.default is None and (data[key] is None or (
+                        data[key] == {} and key in self._empty_means_none)):
+                    del data[key]  # e.g. a factory-made function, written as "let the factory make it"
+                elif value is None or isinstance(value, (dict, list)) and not value:
                     if value == field.get_default(call_default_factory=True):
                         del data[key]
             if "type" not in data and _has_discriminator(type(self)):

@@ -317,6 +317,8 @@ def node_config_from_factory(
             "(NodeConfig(factory=...)) instead of NodeConfig.from_factory",
         )
     funcs = call_get_node_funcs(factory, args, net_config=net_config, project_root=project_root)
+    for func in funcs:
+        _mark_factory_made(func)
     exec_cfg = NodeExecutionConfig(
         exec_node_func=funcs[0], init_node_func=funcs[1], close_node_func=funcs[2],
         on_node_failure=funcs[3],
@@ -326,6 +328,16 @@ def node_config_from_factory(
     if name:
         update["name"] = name
     return config.model_copy(update=update)
+
+
+def _mark_factory_made(func: Any) -> None:
+    from netrun.config.nodes import FACTORY_MADE
+
+    if func is not None and get_import_path(func) is None:
+        try:
+            setattr(func, FACTORY_MADE, True)
+        except (AttributeError, TypeError):  # builtins and slotted objects: written by path
+            pass
 
 
 # -- node spec <-> NodeConfig --------------------------------------------------------------

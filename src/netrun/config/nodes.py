@@ -84,9 +84,20 @@ ALLOCATION_METHODS = ("round-robin", "random", "least-busy")
 _FuncField = Var[Union[Callable, str, None]]
 
 
+#: Attribute set on functions a factory returned: they are not written to files (the
+#: factory makes them again when the net is loaded).
+FACTORY_MADE = "__netrun_factory_made__"
+
+
 def serialize_callable(value: Any) -> Any:
-    """A callable as its import path (for files); other values unchanged."""
+    """A callable as its import path (for files); other values unchanged.
+
+    Functions made by a node factory are written as ``None`` (left out): the node's
+    ``factory``/``factory_args`` make them again.
+    """
     if callable(value) and not isinstance(value, (str, type(None), VarRef)):
+        if getattr(value, FACTORY_MADE, False):
+            return None
         return _get_callable_import_path(value)
     return value
 
@@ -370,7 +381,7 @@ class NodeConfig(ConfigModel):
     (:func:`default_in_salvo_conditions`, :func:`default_out_salvo_conditions`).
     """
 
-    _var_scope_boundary = frozenset()
+    _empty_means_none = frozenset({"execution_config"})
 
     type: Literal["node"] = "node"
     name: str = ""
