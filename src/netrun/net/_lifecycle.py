@@ -68,7 +68,7 @@ class LifecycleMixin:
             if remaining <= 0:
                 run.ctx = None
                 self.executor_release(run)
-                self.spawn(self._attempt_failed(run, ctx, EpochTimeout(node.name, run.id, node.timeout)))
+                self._failing(run, ctx, EpochTimeout(node.name, run.id, node.timeout))
                 return
             run.timer = self.loop.call_at(run.deadline, self._on_timeout, run, ctx)
         run.executor.execute(run, ctx)
@@ -108,12 +108,15 @@ class LifecycleMixin:
         except Exception as error:
             exc = error
         missed = ctx._unawaited()
-        if missed and exc is None:
+        if missed and not isinstance(exc, asyncio.CancelledError):
+            # the missing await is the root cause of whatever else went wrong
+            cause = exc
             exc = ContextMisuseError(
                 f"Node '{run.node.name}' (epoch {run.id}) called {missed} ctx operation(s) "
                 f"without `await`; in an async exec function every ctx method must be awaited "
                 f"(e.g. `await ctx.consume_packet(p)`)"
             )
+            exc.__cause__ = cause
         if report:
             self.attempt_done(run, ctx, exc)
         return exc
@@ -145,7 +148,17 @@ class LifecycleMixin:
             self._cancel_in_engine(run)
             self._epoch_ended(run, EpochOutcome.CANCELLED, exc)
             return
+        self._failing(run, ctx, exc)
+
+    def _failing(self, run: Any, ctx: Any, exc: BaseException) -> None:
+        if self.on_error != "continue" and not self._may_retry(run, ctx, exc):
+            # pause at once, so that no further epoch starts while the failure is handled
+            self.pause_requested = True
         self.spawn(self._attempt_failed(run, ctx, exc))
+
+    def _may_retry(self, run: Any, ctx: Any, exc: BaseException) -> bool:
+        return (run.attempt < run.node.config.retries and ctx._queue is not None
+                and not isinstance(exc, EpochTimeout))
 
     def incomplete_error(self, run: Any, ctx: Any, error: BaseException) -> EpochIncompleteError:
         name = run.node.name
@@ -179,7 +192,7 @@ class LifecycleMixin:
             f"epoch {run.id} abandoned after its timeout of {run.node.timeout:g} s "
             f"(a sync function keeps running in its thread until it returns; its results are discarded)",
             run.id, "error")
-        self.spawn(self._attempt_failed(run, ctx, error))
+        self._failing(run, ctx, error)
 
     # ------------------------------------------------------------------ failure
     async def _attempt_failed(self, run: Any, ctx: Any, exc: BaseException) -> None:
@@ -197,8 +210,7 @@ class LifecycleMixin:
                                          ctx.packet_values, exc)
             await self._call_hook(node, node.failed_func, (failure,), "exec_failed_node_func")
         timed_out = isinstance(exc, EpochTimeout)
-        if run.attempt < config.retries and not timed_out and ctx._queue is not None \
-                and not self.pause_requested_hard():
+        if self._may_retry(run, ctx, exc) and not timed_out and self.pending_raise is None:
             delay = config.retry_delay(run.attempt + 1)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -212,9 +224,6 @@ class LifecycleMixin:
                 self.begin_attempt(run)
                 return
         await self._fail_for_good(run, ctx, exc)
-
-    def pause_requested_hard(self) -> bool:
-        return self.pending_raise is not None
 
     async def _fail_for_good(self, run: Any, ctx: Any, exc: BaseException) -> None:
         node = run.node

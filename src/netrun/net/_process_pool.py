@@ -327,19 +327,21 @@ def _worker_run(blob: bytes) -> bytes:
     try:
         if is_async:
             thread_loop().run_until_complete(spec.exec_func(ctx, packets))
-            missed = ctx._unawaited()
-            if missed:
-                from netrun.errors import ContextMisuseError
-
-                exc = ContextMisuseError(
-                    f"Node '{name}' (epoch {epoch_id}) called {missed} ctx operation(s) without "
-                    f"`await`; in an async exec function every ctx method must be awaited")
         else:
             spec.exec_func(ctx, packets)
     except Exception as error:
         exc = error
     finally:
         current_attempt.reset(token)
+    missed = ctx._unawaited() if is_async else 0
+    if missed:
+        from netrun.errors import ContextMisuseError
+
+        cause = exc
+        exc = ContextMisuseError(
+            f"Node '{name}' (epoch {epoch_id}) called {missed} ctx operation(s) without "
+            f"`await`; in an async exec function every ctx method must be awaited")
+        exc.__cause__ = cause
     result = WorkerResult(exc, ctx._queue._actions, dict(ctx.packet_values), prints)
     try:
         return cloudpickle.dumps(result)
