@@ -74,6 +74,15 @@ def _is_generic(value: Any) -> bool:
     )
 
 
+def _int_attr(obj: Any, name: str) -> int | None:
+    """An engine object's numeric getter (``capacity``, ``count``, ``max``), else ``None``.
+
+    The engine's plain enum variants carry same-named *static methods*, hence the check.
+    """
+    value = getattr(obj, name, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def type_import_path(tp: type) -> str:
     """The import path of a class: ``"int"`` for builtins, ``"pkg.mod.Class"`` otherwise.
 
@@ -255,7 +264,7 @@ class PortConfig(ConfigModel):
     def from_netrun_sim(cls, port: Any, port_type: Any = None) -> "PortConfig":
         """A config from the engine's ``Port`` (types live outside the engine: pass one)."""
         spec = port.slots_spec
-        capacity = getattr(spec, "capacity", None)
+        capacity = _int_attr(spec, "capacity")
         if capacity is None:
             return cls(port_type=port_type)
         return cls.finite(capacity, port_type)

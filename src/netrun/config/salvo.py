@@ -14,6 +14,7 @@ from pydantic import Field, NonNegativeInt, field_validator
 
 from netrun.config._model import ConfigModel
 from netrun.config.errors import ConfigError
+from netrun.config.ports import _int_attr
 from netrun.config.var_ref import Var, VarRef
 
 __all__ = [
@@ -407,10 +408,10 @@ class SalvoConditionConfig(ConfigModel):
     @classmethod
     def from_netrun_sim(cls, condition: Any) -> "SalvoConditionConfig":
         """A config from the engine's ``SalvoCondition``."""
-        limit = getattr(condition.max_salvos, "max", None)
+        limit = _int_attr(condition.max_salvos, "max")
         ports: dict[str, Any] = {}
         for name, count in condition.ports.items():
-            n = getattr(count, "count", None)
+            n = _int_attr(count, "count")
             ports[name] = PacketCountAllConfig() if n is None else PacketCountNConfig(count=n)
         return cls(
             max_salvos=MaxSalvosInfiniteConfig()
