@@ -162,6 +162,7 @@ class _Translator:
         if table is None:
             return None
         self.origin[("pools", name)] = dpath
+        self.origin[("pools", name, "spec")] = dpath  # the DSL flattens the pool spec
         if kind == "pools":
             for key in table:
                 self.origin[("pools", name, "spec", key)] = dpath + (key,)
