@@ -35,6 +35,21 @@ class RunMethods:
                 return self._loop_thread.run(coro)
         return self._loop_thread.run(coro)
 
+    def _run_sync(self, mode: str) -> Any:
+        core = self._core
+        if self._loop_thread.in_loop_thread():
+            raise NetStateError(
+                "A synchronous run method was called from inside the net's own event loop "
+                "(e.g. from a node function); this would deadlock"
+            )
+        core.claim()
+        try:
+            return self._sync(core.drive(mode, claimed=True))
+        except BaseException:
+            if core.driving and not self._loop_thread.is_running:
+                core.driving = False
+            raise
+
     def _start_background(self, mode: str) -> concurrent.futures.Future:
         core = self._core
         if core.state is NetState.STOPPED:
@@ -44,8 +59,12 @@ class RunMethods:
                 "The net is already running in the background; wait with "
                 "net.wait_until_blocked() or call net.pause() first"
             )
-        core.idle.clear()
-        future = self._loop_thread.submit(core.drive(mode))
+        core.claim()
+        try:
+            future = self._loop_thread.submit(core.drive(mode, claimed=True))
+        except BaseException:
+            core.driving = False
+            raise
         self._background = future
         if self._sigint is not None:
             self._sigint.install()
@@ -53,6 +72,11 @@ class RunMethods:
 
     def _background_done(self) -> None:
         future = self._background
+        if future is not None and not future.done() and not self._core.driving:
+            try:  # the run has just ended; collect its outcome
+                future.result(5.0)
+            except Exception:
+                pass
         if future is not None and future.done():
             self._background = None
             if self._sigint is not None:
@@ -76,7 +100,7 @@ class RunMethods:
             runner = BackgroundNetRunner(self, "step")
             runner.start()
             return runner
-        return self._sync(self._core.drive("step"))
+        return self._run_sync("step")
 
     def start(self, threaded: bool = False) -> Optional[BackgroundNetRunner]:
         """Run until the net is blocked (nothing running, nothing startable), then return
@@ -90,7 +114,7 @@ class RunMethods:
             runner = BackgroundNetRunner(self, "background")
             runner.start()
             return runner
-        self._sync(self._core.drive("until_blocked"))
+        self._run_sync("until_blocked")
         return None
 
     def run_until_blocked(self) -> None:

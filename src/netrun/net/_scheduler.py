@@ -287,9 +287,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             return False
 
     # ================================================================== driving
-    async def drive(self, mode: str) -> bool:
-        """Run the net: ``"step"`` (one step), ``"until_blocked"`` or ``"background"`` (keep
-        waiting for new work until paused). Returns whether any epoch was started."""
+    def claim(self) -> None:
+        """Mark the net as running (synchronously, from any thread) before a run is
+        scheduled, so that a pause requested right after start is not lost and a second
+        run is refused at once."""
         if self.state is NetState.STOPPED:
             raise NetStateError("The net is stopped and cannot run again; build a new Net")
         if self.driving:
@@ -298,13 +299,19 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                 "it with net.wait_until_blocked() or call net.pause() first"
             )
         self.driving = True
-        self.loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
         self.pause_requested = False
         self.pending_raise = None
         self.run_error = None
         self.idle.clear()
         self.state = NetState.RUNNING
+
+    async def drive(self, mode: str, claimed: bool = False) -> bool:
+        """Run the net: ``"step"`` (one step), ``"until_blocked"`` or ``"background"`` (keep
+        waiting for new work until paused). Returns whether any epoch was started."""
+        if not claimed:
+            self.claim()
+        self.loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
         any_started = False
         try:
             await self.ensure_started()
