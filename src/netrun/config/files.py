@@ -675,6 +675,7 @@ def _sync(container: Any, new: dict[str, Any]) -> None:
             if isinstance(value, dict) and not isinstance(container, InlineTable):
                 sub = tomlkit.table()
                 _fill_table(sub, value)
+                sub.add(tomlkit.nl())  # a blank line before whatever follows
                 container[key] = sub
             else:
                 container[key] = _toml_item(value, inline_tables=True)
