@@ -143,6 +143,22 @@ def _resolve_value(
         return value
     if isinstance(value, ConfigModel):
         return _resolve(value, path, env=env, environ=environ, variables=variables)
+    if isinstance(value, BaseModel) and hasattr(value, "resolve_refs"):
+        # Storage configs keep references of the same shape; resolve them with ours.
+        def resolver(ref: Any) -> Any:
+            is_env = getattr(ref, "env", None) is not None
+            if is_env != env:
+                return ref
+            as_ref = VarRef(env=ref.env) if is_env else VarRef(var=ref.var)
+            if ref.default is not None:
+                as_ref = as_ref.model_copy(update={"default": ref.default})
+                as_ref.__pydantic_fields_set__.add("default")
+            try:
+                return as_ref.resolve_env(environ) if env else as_ref.resolve_var(variables or {})
+            except ConfigError as exc:
+                raise exc.with_location(path=path)
+
+        return value.resolve_refs(resolver) if _contains_ref(value) else value
     if isinstance(value, list):
         items = [
             _resolve_value(v, Any, path + (i,), env=env, environ=environ, variables=variables)
@@ -158,6 +174,9 @@ def _resolve_value(
     return value
 
 
+_PRIMITIVES = (str, int, float, bool, type(None))
+
+
 def _resolve(
     model: ConfigModel,
     path: tuple[Any, ...],
@@ -168,11 +187,11 @@ def _resolve(
 ) -> ConfigModel:
     cls = type(model)
     changes: dict[str, Any] = {}
-    for name in cls.model_fields:
-        if not env and (name in cls._var_scope_boundary or name in cls._no_var_refs):
+    skip = (cls._var_scope_boundary | cls._no_var_refs) if not env else frozenset()
+    for name, value in model.__dict__.items():
+        if isinstance(value, _PRIMITIVES) or name in skip:
             continue
-        value = getattr(model, name)
-        if value is None or isinstance(value, (str, int, float, bool)):
+        if not _contains_ref(value):
             continue
         new = _resolve_value(
             value,
@@ -193,10 +212,17 @@ def _resolve(
 
 
 def _contains_ref(value: Any) -> bool:
+    if isinstance(value, _PRIMITIVES):
+        return False
     if isinstance(value, VarRef):
         return True
+    if isinstance(value, ConfigModel):
+        return any(_contains_ref(v) for v in value.__dict__.values() if not isinstance(v, _PRIMITIVES))
     if isinstance(value, BaseModel):
-        return any(_contains_ref(getattr(value, n)) for n in type(value).model_fields)
+        refs = getattr(type(value), "unresolved_refs", None)
+        if refs is not None:
+            return bool(value.unresolved_refs())  # a storage model: it keeps its own references
+        return any(_contains_ref(v) for v in value.__dict__.values() if not isinstance(v, _PRIMITIVES))
     if isinstance(value, list):
         return any(_contains_ref(v) for v in value)
     if isinstance(value, dict):

@@ -291,25 +291,29 @@ class _Translator:
         self.check_keys(table, DSL_CONDITION_KEYS, dpath, f"salvo condition {name!r}")
         if "when" in table:
             self.origin[cpath + ("term",)] = dpath + ("when",)
+        data: dict[str, Any] = {}
         ok = True
         # Each part is checked on its own so that every problem is reported.
-        for part in ("when", "max_salvos", "ports"):
-            if part not in table and part != "when":
-                continue
-            piece = {k: v for k, v in table.items() if k in ("when", "term")} if part == "when" else \
-                {"term": {"type": "true"}, part: table[part]}
+        try:
+            data["term"] = _term_from_dsl(table)
+        except ExpressionParseError as exc:
+            ok = False
+            self.problems.append(Problem(
+                loc=list(dpath + ("when",)), msg=exc.message, type="expression_parse_error",
+                value=exc.expression, expected=exc.expected, column=exc.expression_column))
+        except ConfigError as exc:
+            ok = False
+            self.problem(dpath + tuple(exc.path), exc.message, "invalid_value", exc.value, exc.expected)
+        for part, convert in (("max_salvos", _max_salvos_from_dsl), ("ports", _ports_from_dsl)):
             try:
-                salvo_condition_from_dsl(piece, side=side, data_only=True)
-            except ExpressionParseError as exc:
-                ok = False
-                self.problems.append(Problem(
-                    loc=list(dpath + ("when",)), msg=exc.message, type="expression_parse_error",
-                    value=exc.expression, expected=exc.expected, column=exc.expression_column))
+                if part in table:
+                    data[part] = convert(table[part])
             except ConfigError as exc:
                 ok = False
                 self.problem(dpath + tuple(exc.path), exc.message, "invalid_value", exc.value, exc.expected)
         if ok:
-            return salvo_condition_from_dsl(table, side=side, data_only=True)
+            data.setdefault("max_salvos", {"type": "finite", "max": 1} if side == "in" else {"type": "infinite"})
+            return data
         return None  # reported; left out so the schema check does not report it again
 
     def edges(self, value: Any, dpath: tuple[Any, ...], cpath: tuple[Any, ...]) -> list[Any]:
@@ -415,22 +419,24 @@ def _ports_from_dsl(value: Any) -> Any:
                       expected='a list of port names or a table { port = "all" | n }')
 
 
+def _term_from_dsl(table: dict[str, Any]) -> Any:
+    if "when" in table and "term" in table:
+        raise ConfigError("give either 'when' (an expression) or 'term' (structured), not both",
+                          path=("term",), value=None, expected="one of when / term")
+    if "when" in table:
+        return parse_when(table["when"])  # a term model: the schema accepts it as it is
+    if "term" in table:
+        return table["term"]
+    raise ConfigError("a salvo condition needs a 'when' expression", path=("when",), value=None,
+                      expected='when = "nonempty(port)" (or a structured term)')
+
+
 def salvo_condition_from_dsl(table: dict[str, Any], *, side: str, data_only: bool = False) -> Any:
     """A DSL salvo condition (``when``/``ports``/``max_salvos``) as ``SalvoConditionConfig``
     (or its data with ``data_only``). Raises :class:`ExpressionParseError` / :class:`ConfigError`."""
     from netrun.config.salvo import SalvoConditionConfig
 
-    if "when" in table and "term" in table:
-        raise ConfigError("give either 'when' (an expression) or 'term' (structured), not both",
-                          path=("term",), value=None, expected="one of when / term")
-    if "when" in table:
-        term: Any = parse_when(table["when"]).model_dump(exclude_defaults=True)
-    elif "term" in table:
-        term = table["term"]
-    else:
-        raise ConfigError("a salvo condition needs a 'when' expression", path=("when",), value=None,
-                          expected='when = "nonempty(port)" (or a structured term)')
-    data: dict[str, Any] = {"term": term}
+    data: dict[str, Any] = {"term": _term_from_dsl(table)}
     data["max_salvos"] = (_max_salvos_from_dsl(table["max_salvos"]) if "max_salvos" in table
                           else ({"type": "finite", "max": 1} if side == "in" else {"type": "infinite"}))
     if "ports" in table:

@@ -30,7 +30,11 @@ __all__ = ["load_net_definition", "validate_config"]
 
 
 def _env_refs(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], VarRef]]:
+    from netrun.config._model import _contains_ref
+
     found: list[tuple[tuple[Any, ...], VarRef]] = []
+    if not _contains_ref(value):
+        return found
     if isinstance(value, VarRef):
         if value.is_env:
             found.append((path, value))
