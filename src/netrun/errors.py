@@ -18,6 +18,8 @@ for unknown names), so existing ``except ValueError`` code keeps working.
 
 from __future__ import annotations
 
+from typing import Any
+
 import netrun_sim as _engine
 from netrun_sim import *  # noqa: F401,F403  (the engine's error classes)
 from netrun_sim import NetrunError
@@ -68,8 +70,27 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _rebuild(cls: type, args: tuple, kwargs: dict, state: dict) -> BaseException:
+    error = cls(*args, **kwargs)
+    error.__dict__.update(state)
+    return error
+
+
 class NetrunRuntimeError(NetrunError):
-    """Base class of every error raised by the runtime (as opposed to the engine)."""
+    """Base class of every error raised by the runtime (as opposed to the engine).
+
+    Errors with richer constructors remember their arguments so that they survive pickling
+    (they travel back from worker processes).
+    """
+
+    _init_args: tuple = ((), {})
+
+    def __reduce__(self) -> Any:
+        args, kwargs = self._init_args
+        if not args and not kwargs:
+            return super().__reduce__()
+        state = {k: v for k, v in self.__dict__.items() if k != "_init_args"}
+        return (_rebuild, (type(self), args, kwargs, state))
 
 
 class PacketTypeMismatch(NetrunRuntimeError):
@@ -89,6 +110,7 @@ class PacketTypeMismatch(NetrunRuntimeError):
         node_name: str | None = None,
         port_kind: str = "input",
     ) -> None:
+        self._init_args = ((packet_id, expected_type, actual_type, port_name), {"node_name": node_name, "port_kind": port_kind})
         self.packet_id = packet_id
         self.expected_type = expected_type
         self.actual_type = actual_type
@@ -112,6 +134,7 @@ class ValueFunctionFailed(NetrunRuntimeError):
     def __init__(
         self, packet_id: object, original_exception: BaseException, *, node_name: str | None = None
     ) -> None:
+        self._init_args = ((packet_id, original_exception), {"node_name": node_name})
         self.packet_id = packet_id
         self.original_exception = original_exception
         self.node_name = node_name
@@ -135,6 +158,7 @@ class NodeExecutionFailed(NetrunRuntimeError):
         *,
         attempts: int | None = None,
     ) -> None:
+        self._init_args = ((node_name, epoch_id, original_exception), {"attempts": attempts})
         self.node_name = node_name
         self.epoch_id = epoch_id
         self.original_exception = original_exception
@@ -153,6 +177,7 @@ class EpochTimeout(NetrunRuntimeError):
     """An epoch ran longer than its node's ``timeout`` (wall clock, from the epoch start)."""
 
     def __init__(self, node_name: str, epoch_id: object, timeout_seconds: float) -> None:
+        self._init_args = ((node_name, epoch_id, timeout_seconds), {})
         self.node_name = node_name
         self.epoch_id = epoch_id
         self.timeout_seconds = timeout_seconds
@@ -167,6 +192,7 @@ class EpochCancelled(NetrunRuntimeError):
     """Raised by ``ctx.cancel_epoch()``; the runtime cancels the epoch in the engine."""
 
     def __init__(self, node_name: str, epoch_id: object) -> None:
+        self._init_args = ((node_name, epoch_id), {})
         self.node_name = node_name
         self.epoch_id = epoch_id
         super().__init__(f"Epoch {epoch_id} of node '{node_name}' was cancelled by the node.")
@@ -185,6 +211,7 @@ class EpochError(NetrunRuntimeError):
         worker_id: int | None = None,
         retry_count: int = 0,
     ) -> None:
+        self._init_args = ((message,), {"node_name": node_name, "epoch_id": epoch_id, "pool_id": pool_id, "worker_id": worker_id, "retry_count": retry_count})
         self.message = message
         self.node_name = node_name
         self.epoch_id = epoch_id
@@ -201,6 +228,7 @@ class NetNotPausedError(NetrunRuntimeError):
     """An operation (such as saving a checkpoint) needs a paused net."""
 
     def __init__(self, operation: str) -> None:
+        self._init_args = ((operation,), {})
         self.operation = operation
         super().__init__(
             f"Operation '{operation}' requires the net to be paused: call net.pause() "
@@ -212,6 +240,7 @@ class DeferredPacketIdAccessError(NetrunRuntimeError):
     """The ``id``/``location`` of a ``DeferredPacket`` was read before its epoch committed."""
 
     def __init__(self, deferred_id: str | None = None) -> None:
+        self._init_args = ((deferred_id,), {})
         self.deferred_id = deferred_id
         which = f" {deferred_id}" if deferred_id else ""
         super().__init__(
@@ -239,6 +268,7 @@ class PacketValueNotPicklable(NetrunRuntimeError, ValueError):
     """A value (or function) that must travel to another process cannot be pickled."""
 
     def __init__(self, what: str, original_exception: BaseException) -> None:
+        self._init_args = ((what, original_exception), {})
         self.what = what
         self.original_exception = original_exception
         super().__init__(
@@ -253,6 +283,7 @@ class NodeLifecycleError(NetrunRuntimeError):
     """A node's start or stop function raised."""
 
     def __init__(self, node_name: str, phase: str, original_exception: BaseException) -> None:
+        self._init_args = ((node_name, phase, original_exception), {})
         self.node_name = node_name
         self.phase = phase
         self.original_exception = original_exception

@@ -150,12 +150,15 @@ class PortTypeSpec:
     use_isinstance: bool = True
     use_subclass: bool = False
     raw: Any = None
-    _check: Callable[[Any], bool] = field(default=_always, repr=False, compare=False)
+    _check: Optional[Callable[[Any], bool]] = field(default=None, repr=False, compare=False)
     _text: str = field(default="any", repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self._check is _always and (self.type_class is not None or self.type_name is not None):
-            self._check, self._text = self._compile_parts()
+        if self._check is None:
+            if self.type_class is not None or self.type_name is not None:
+                self._check, self._text = self._compile_parts()
+            else:
+                self._check = _always
 
     def _compile_parts(self) -> tuple[Callable[[Any], bool], str]:
         cls = self.type_class

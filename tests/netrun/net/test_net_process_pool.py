@@ -1,0 +1,66 @@
+"""Process pools: node functions in worker processes (one pool per test module, small)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from _net_graphs import pipeline
+from _net_nodes import passthrough
+
+from netrun.errors import NodeExecutionFailed, PacketValueNotPicklable
+
+
+def pid_tagger(ctx, packets):
+    value = ctx.consume_packet(packets["in"][0])
+    print("in worker", value)
+    ctx.load_output_port("out", ctx.create_packet((value, os.getpid())))
+    ctx.send_output_salvo("send")
+
+
+async def async_tagger(ctx, packets):
+    value = await ctx.consume_packet(packets["in"][0])
+    await ctx.load_output_port("out", await ctx.create_packet(value * 3))
+    await ctx.send_output_salvo("send")
+
+
+def returns_lock(ctx, packets):
+    ctx.consume_packet(packets["in"][0])
+    ctx.load_output_port("out", ctx.create_packet(threading.Lock()))
+    ctx.send_output_salvo("send")
+
+
+@pytest.mark.timeout(60)
+def test_process_pool_runs_nodes_in_other_processes(make_net):
+    net = make_net(pipeline("A", "B"), process_pools={"cpu": {"size": 2}}, on_error="continue")
+    net.set_node_exec("A", pid_tagger)
+    net.set_node_exec("B", passthrough)
+    net.set_node_config("A", pool="cpu")
+    net.inject_data("A", "in", [1, 2, 3])
+    net.start()
+    out = net.flush_output_queue("B::out")
+    assert sorted(v for v, _ in out) == [1, 2, 3]
+    assert all(p != os.getpid() for _, p in out)
+    messages = sorted(e.message for e in net.get_node_log("A"))
+    assert messages == ["in worker 1", "in worker 2", "in worker 3"]
+    assert all(e.epoch_id for e in net.get_node_log("A"))
+
+    # async functions and lazy values run in the worker too
+    net.set_node_exec("A", async_tagger)
+    net.inject_data("A", "in", [5])
+    net.start()
+    assert net.flush_output_queue("B::out") == [15]
+
+    # values that cannot travel fail the epoch with a clear error, and nothing is lost
+    net.inject_data("A", "in", [threading.Lock()])
+    net.start()
+    [entry] = net.dead_letter_queue.get_all()
+    assert isinstance(entry.exception, PacketValueNotPicklable)
+    assert "on input port 'in' of node 'A'" in str(entry.exception)
+
+    net.set_node_exec("A", returns_lock)
+    net.inject_data("A", "in", [1])
+    net.start()
+    error = net.dead_letter_queue.get_all()[-1].exception
+    assert isinstance(error, PacketValueNotPicklable) and "created by node 'A'" in str(error)
