@@ -35,7 +35,8 @@ def _pools(cfg: NetConfig) -> tuple[dict[str, dict], dict[str, dict]]:
         if spec.type == "main":
             continue
         if name == "main":
-            raise RunError(f"pool 'main' must be of type main (the event loop), not {spec.type!r}; rename the pool")
+            raise RunError(f"pool 'main' must be of type main (the event loop), not {spec.type!r}; rename the pool",
+                           status=422)
         if spec.type == "thread":
             threads[name] = {"size": spec.num_workers}
         elif spec.type == "multiprocess":
@@ -44,7 +45,7 @@ def _pools(cfg: NetConfig) -> tuple[dict[str, dict], dict[str, dict]]:
             raise RunError(
                 f"pool {name!r} is a {spec.type} pool, which the editor cannot run; run the net "
                 "from Python and attach the editor to its monitor (netrun.ui.monitor.serve_monitor)",
-                pool=name,
+                pool=name, status=422,
             )
     return threads, processes
 

@@ -57,9 +57,9 @@ class EditorRun:
                                f"{', '.join(sorted(graph))}", status=422)
             if port not in graph[node].in_ports:
                 raise RunError(f"cannot inject into {node}.{port}: node {node!r} has no input port {port!r}; "
-                               f"its input ports: {', '.join(graph[node].in_ports) or 'none'}")
+                               f"its input ports: {', '.join(graph[node].in_ports) or 'none'}", status=422)
             if not isinstance(item.get("values"), list):
-                raise RunError(f"values for {node}.{port} must be a list (one packet per value)")
+                raise RunError(f"values for {node}.{port} must be a list (one packet per value)", status=422)
 
     async def start(self, publish: Publish) -> None:
         """Build, inject, run in the background and start monitoring."""

@@ -15,6 +15,14 @@ with warnings.catch_warnings():
 from netrun.ui import create_app
 
 NODES_PY = '''
+import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
 def double(x: int) -> int:
     print("doubling", x)
     return 2 * x
