@@ -169,6 +169,12 @@ from netrun.config.signals import (
     validate_control_types,
     validate_signal_types,
 )
+from netrun.config.runtime import (
+    RuntimeSetup,
+    config_from_runtime,
+    load_runtime_setup,
+    runtime_setup,
+)
 from netrun.config.validation import load_net_definition, validate_config
 from netrun.config.var_ref import EnvVar, Var, VarRef
 
@@ -224,4 +230,6 @@ __all__ = [
     "create_node_from_factory", "call_get_node_config", "call_get_node_funcs", "import_factory",
     "get_factory_info", "is_json_serializable", "validate_factory_args", "node_spec_to_config",
     "node_config_to_spec",
+    # the runtime bridge
+    "RuntimeSetup", "runtime_setup", "load_runtime_setup", "config_from_runtime",
 ]

@@ -130,6 +130,9 @@ class NodeExecutionConfig(ConfigModel):
     defer_net_actions: Var[bool | None] = None
     retries: Var[NonNegativeInt | None] = None
     retry_wait: Var[NonNegativeFloat | None] = None
+    retry_backoff: Var[Annotated[float, Field(ge=1.0)] | None] = None
+    retry_max_wait: Var[NonNegativeFloat | None] = None
+    retry_jitter: Var[NonNegativeFloat | None] = None
     timeout: Var[PositiveFloat | None] = None
     capture_prints: Var[bool] = Field(
         default=True, validation_alias=AliasChoices("capture_prints", "capture_stdout")
