@@ -182,6 +182,7 @@ from netrun.config.var_ref import EnvVar, Var, VarRef
 _generate_default_in_salvo_conditions = default_in_salvo_conditions
 _generate_default_out_salvo_conditions = default_out_salvo_conditions
 from netrun.config.files import _set_node_vars_in_data  # noqa: E402
+from netrun.config import _base, _graph, _net_config, _nodes  # noqa: E402,F401  (0.5.0 module paths)
 
 __all__ = [
     # models

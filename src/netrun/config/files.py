@@ -17,22 +17,20 @@ from __future__ import annotations
 import json
 import re
 import sys
-import types
-import typing
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from netrun.config._locate import SourceIndex, index_source
-from netrun.config.var_ref import is_var_ref_data
+from netrun.config._problems import validation_problems
+from netrun.config.toml_writer import to_toml_text, update_toml_text
 from netrun.config.errors import (
     ConfigError,
     ConfigFileError,
     ConfigValidationFailed,
     Problem,
     UnknownNodeVariableError,
-    did_you_mean,
 )
 
 if sys.version_info >= (3, 11):
@@ -267,177 +265,6 @@ def _apply_overrides(data: dict[str, Any], *, data_overrides: Mapping[str, Any] 
             _set_node_vars_in_data(nodes, parts, vars_dict, file)
 
 
-# -- schema problems -----------------------------------------------------------------------
-
-
-def _unwrap(tp: Any, data: Any) -> Any:
-    """Strip Annotated/Optional/unions down to the type that ``data`` belongs to."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        if origin in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(tp) if a is not type(None)]
-            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)
-                      or typing.get_origin(m) is typing.Annotated]
-            chosen = None
-            if isinstance(data, dict) and "type" in data:
-                for m in members:
-                    inner = _unwrap(m, None)
-                    if isinstance(inner, type) and issubclass(inner, BaseModel):
-                        field = inner.model_fields.get("type")
-                        if field is not None and field.default == data["type"]:
-                            chosen = m
-                            break
-            if chosen is None:
-                containers = [m for m in members if typing.get_origin(m) in (list, dict)]
-                if isinstance(data, dict):
-                    chosen = next((m for m in models if _unwrap(m, None) is not None), None) or \
-                        next((m for m in containers if typing.get_origin(m) is dict), None)
-                elif isinstance(data, list):
-                    chosen = next((m for m in containers if typing.get_origin(m) is list), None)
-            if chosen is None:
-                return None
-            tp = chosen
-            continue
-        return tp
-
-
-def _field_by_key(cls: type[BaseModel], key: Any) -> Any:
-    if key in cls.model_fields:
-        return cls.model_fields[key]
-    for field in cls.model_fields.values():
-        alias = field.validation_alias
-        choices = getattr(alias, "choices", None) or ([alias] if isinstance(alias, str) else [])
-        if key in choices or key == field.alias:
-            return field
-    return None
-
-
-def _allowed_keys(root: type[BaseModel], data: Any, loc: tuple[Any, ...]) -> list[str] | None:
-    tp: Any = root
-    for part in loc:
-        tp = _unwrap(tp, data)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field = _field_by_key(tp, part)
-            if field is None:
-                return None
-            tp = field.annotation
-            for meta in field.metadata:
-                if type(meta).__name__ == "VarTarget":
-                    tp = meta.type
-        elif typing.get_origin(tp) in (list, tuple):
-            tp = typing.get_args(tp)[0]
-        elif typing.get_origin(tp) is dict:
-            tp = typing.get_args(tp)[1]
-        else:
-            return None
-        data = data.get(part) if isinstance(data, dict) else (
-            data[part] if isinstance(data, list) and isinstance(part, int) and part < len(data) else None)
-    tp = _unwrap(tp, data)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        keys = []
-        for name, field in tp.model_fields.items():
-            keys.append(name)
-            choices = getattr(field.validation_alias, "choices", None) or []
-            keys += [c for c in choices if isinstance(c, str) and c != name]
-            if field.alias and field.alias != name:
-                keys.append(field.alias)
-        return keys
-    return None
-
-
-def _clean_loc(loc: tuple[Any, ...], data: Any, keep_last: bool) -> tuple[Any, ...]:
-    """Drop pydantic's union-branch markers: keep only the parts that index into the data."""
-    out: list[Any] = []
-    node = data
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            out.append(part)
-            node = node[part]
-        elif last and keep_last and isinstance(part, (str, int)):
-            out.append(part)
-    return tuple(out)
-
-
-def validation_problems(exc: ValidationError, data: Any, root: type[BaseModel]) -> list[Problem]:
-    """Pydantic's errors as :class:`Problem` s with clean key paths and helpful messages."""
-    problems: list[Problem] = []
-    seen: set[tuple[Any, ...]] = set()
-    for err in exc.errors(include_url=False):
-        kind = err["type"]
-        loc = _clean_loc(tuple(err["loc"]), data, keep_last=kind in ("missing", "extra_forbidden"))
-        key = (loc, kind)
-        if key in seen:
-            continue
-        seen.add(key)
-        value = err.get("input")
-        expected = None
-        if kind == "extra_forbidden":
-            keys = _allowed_keys(root, data, loc[:-1])
-            msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
-            if loc and keys:
-                msg += did_you_mean(str(loc[-1]), keys)
-            expected = "one of: " + ", ".join(keys) if keys else None
-            value = loc[-1] if loc else value
-            kind = "unknown_key"
-        elif kind == "missing":
-            msg = f"required key {loc[-1]!r} is missing" if loc else "a required key is missing"
-            value = None
-        elif kind == "union_tag_invalid":
-            ctx = err.get("ctx") or {}
-            loc = loc + (str(ctx.get("discriminator", "type")).strip("'"),)
-            msg = f"unknown type {ctx.get('tag')!r}"
-            expected = "one of: " + str(ctx.get("expected_tags", "")).replace("'", "")
-            value = ctx.get("tag")
-        elif kind == "union_tag_not_found":
-            msg = "the table has no 'type' key, which tells what it is"
-            expected = "a 'type' key"
-        else:
-            msg = err["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            msg = msg[0].lower() + msg[1:] if msg else msg
-            expected = _expected_for(kind, err.get("ctx") or {})
-        problems.append(Problem(loc=list(loc), msg=msg, type=kind, value=_short(value), expected=expected))
-    return problems
-
-
-_EXPECTED = {
-    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
-    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
-    "bool_type": "true or false", "string_type": "text (a string)", "dict_type": "a table",
-    "list_type": "a list", "model_type": "a table", "model_attributes_type": "a table",
-    "callable_type": "a function or an import path string", "tuple_type": "a list",
-}
-
-
-def _expected_for(kind: str, ctx: dict[str, Any]) -> str | None:
-    if kind in _EXPECTED:
-        return _EXPECTED[kind]
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
-        bound = next(iter(ctx.values()), "?")
-        if isinstance(bound, float) and bound.is_integer():
-            bound = int(bound)
-        return f"a number {op} {bound}"
-    if kind == "literal_error":
-        return "one of " + str(ctx.get("expected", ""))
-    return None
-
-
-def _short(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 def _sort_key(p: Problem) -> tuple[int, int]:
     return (p.line if p.line is not None else 10**9, p.column or 0)
 
@@ -550,158 +377,13 @@ def _default_layout(cfg: Any, fmt: str) -> str:
     return "dsl" if fmt == "toml" else "graph"
 
 
-def _no_nulls(value: Any, path: tuple[Any, ...]) -> None:
-    if value is None:
-        from netrun.config.errors import format_path
-
-        raise ConfigError("TOML has no null value", path=path, value=None,
-                          expected="write this net as JSON, or give a value instead of null")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _no_nulls(v, path + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _no_nulls(v, path + (i,))
-
-
-def _is_flat(value: Any) -> bool:
-    if isinstance(value, dict):
-        return all(not isinstance(v, (dict, list)) or (isinstance(v, list) and all(
-            not isinstance(x, (dict, list)) for x in v)) for v in value.values())
-    return False
-
-
-def _toml_item(value: Any, *, inline_tables: bool = False) -> Any:
-    import tomlkit
-
-    if isinstance(value, dict):
-        if inline_tables:
-            table = tomlkit.inline_table()
-            for k, v in value.items():
-                table[k] = _toml_item(v, inline_tables=True)
-            return table
-        table = tomlkit.table()
-        _fill_table(table, value)
-        return table
-    if isinstance(value, list):
-        if value and all(isinstance(v, dict) for v in value):
-            arr = tomlkit.array()
-            for v in value:
-                arr.append(_toml_item(v, inline_tables=True))
-            arr.multiline(True)
-            return arr
-        arr = tomlkit.array()
-        for v in value:
-            arr.append(_toml_item(v, inline_tables=True))
-        return arr
-    return tomlkit.item(value)
-
-
-# Keys whose table values are written inline (one line each) rather than as sections.
-_INLINE_KEYS = {"factory_args", "ports", "exposed_in_ports", "exposed_out_ports", "term",
-                "max_salvos", "slots_spec", "state", "dependency_request", "in_ports", "out_ports"}
-
-
-def _fill_table(table: Any, data: dict[str, Any], *, parent: str = "") -> None:
-    import tomlkit
-
-    scalars = [(k, v) for k, v in data.items() if not isinstance(v, dict) and not (
-        isinstance(v, list) and v and all(isinstance(x, dict) for x in v) and k in ("nodes", "edges"))]
-    tables = [(k, v) for k, v in data.items() if (k, v) not in scalars]
-    for k, v in scalars:
-        table[k] = _toml_item(v, inline_tables=True)
-    for k, v in tables:
-        if isinstance(v, list):  # [[nodes]] / [[edges]]
-            aot = tomlkit.aot()
-            for entry in v:
-                sub = tomlkit.table()
-                _fill_table(sub, entry, parent=k)
-                aot.append(sub)
-            table[k] = aot
-        elif k in ("in_ports", "out_ports"):
-            sub = tomlkit.table()
-            for port, spec in v.items():
-                sub[port] = _toml_item(spec, inline_tables=True)
-            table[k] = sub
-        elif is_var_ref_data(v) or (k in _INLINE_KEYS and _is_flat(v) and len(v) <= 6):
-            table[k] = _toml_item(v, inline_tables=True)
-        else:
-            sub = tomlkit.table()
-            _fill_table(sub, v, parent=k)
-            table[k] = sub
-
-
-def _to_toml_text(data: dict[str, Any]) -> str:
-    import tomlkit
-
-    _no_nulls(data, ())
-    doc = tomlkit.document()
-    _fill_table(doc, data)
-    return doc.as_string()
-
-
 def dump_net_config(cfg: Any, fmt: str, layout: str | None = None) -> str:
     """The config as TOML or JSON text (deterministic)."""
     layout = layout or _default_layout(cfg, fmt)
     data = net_config_to_data(cfg, layout)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return _to_toml_text(data)
-
-
-def update_toml_text(old_text: str, new_data: dict[str, Any]) -> str:
-    """``old_text`` changed to hold ``new_data``, keeping comments and formatting of
-    everything that did not change (tables and keys are updated, added, or removed)."""
-    import tomlkit
-
-    _no_nulls(new_data, ())
-    doc = tomlkit.parse(old_text)
-    _sync(doc, new_data)
-    return doc.as_string()
-
-
-def _plain(item: Any) -> Any:
-    return item.unwrap() if hasattr(item, "unwrap") else item
-
-
-def _sync(container: Any, new: dict[str, Any]) -> None:
-    import tomlkit
-    from tomlkit.items import AoT, InlineTable, Table
-
-    for key in [k for k in list(container.keys()) if k not in new]:
-        del container[key]
-    for key, value in new.items():
-        if key not in container:
-            if isinstance(value, dict) and not isinstance(container, InlineTable):
-                sub = tomlkit.table()
-                _fill_table(sub, value)
-                sub.add(tomlkit.nl())  # a blank line before whatever follows
-                container[key] = sub
-            else:
-                container[key] = _toml_item(value, inline_tables=True)
-            continue
-        old = container[key]
-        if _plain(old) == value:
-            continue
-        if isinstance(value, dict) and isinstance(old, (Table, InlineTable)) or (
-                isinstance(value, dict) and hasattr(old, "keys") and not isinstance(old, AoT)):
-            _sync(old, value)
-        elif isinstance(old, AoT) and isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            tables = list(old.body)
-            for i, entry in enumerate(value):
-                if i < len(tables):
-                    _sync(tables[i], entry)
-                else:
-                    sub = tomlkit.table()
-                    _fill_table(sub, entry)
-                    old.append(sub)
-            for _ in range(len(tables) - len(value)):
-                old.body.pop()
-                # keep tomlkit's internal list in step with the body
-            if len(tables) > len(value):
-                container[key] = old
-        else:
-            container[key] = _toml_item(value, inline_tables=True)
+    return to_toml_text(data)
 
 
 def save_net_config(cfg: Any, path: str | Path, *, layout: str | None = None,
@@ -717,7 +399,7 @@ def save_net_config(cfg: Any, path: str | Path, *, layout: str | None = None,
         except (tomllib.TOMLDecodeError, ConfigError):
             old_layout = None
         if old_layout == layout:
-            text = update_toml_text(old, net_config_to_data(cfg, layout))
+            text = update_toml_text(old, net_config_to_data(cfg, layout))  # keeps comments
             path.write_text(text, encoding="utf-8")
             return
     path.write_text(dump_net_config(cfg, fmt, layout), encoding="utf-8")

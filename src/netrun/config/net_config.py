@@ -250,7 +250,6 @@ class NetConfig(ConfigModel):
     def resolve(self, base_path: Path | None = None, *, resolve_imports: bool = True,
                 environ: Mapping[str, str] | None = None) -> "NetConfig":
         """The config the runtime runs (see :mod:`netrun.config.resolve` for the steps)."""
-        from netrun.config.graph import GraphConfig  # noqa: F401  (keeps the import local)
         from netrun.config.resolve import resolve_graph
 
         if self._resolved:
