@@ -157,6 +157,10 @@ class SingleWorkerPool(PoolContextMixin):
         await self._core.cancel_tasks()
 
     async def send(self, worker_id: WorkerId, key: str, data: Any) -> None:
+        self.send_nowait(worker_id, key, data)
+
+    def send_nowait(self, worker_id: WorkerId, key: str, data: Any) -> None:
+        """:meth:`send` for synchronous code on the loop thread."""
         self._core.check_running("send")
         self._core.check_worker(worker_id)
         if self._core.may_send(worker_id):

@@ -175,6 +175,9 @@ class Pool(Protocol):
 
     async def send(self, worker_id: WorkerId, key: str, data: Any) -> None: ...
 
+    def send_nowait(self, worker_id: WorkerId, key: str, data: Any) -> None:
+        """``send`` from synchronous code on the loop thread (sends keep their order)."""
+
     async def recv(self, timeout: float | None = None) -> WorkerMessage: ...
 
     async def try_recv(self) -> WorkerMessage | None: ...

@@ -417,6 +417,10 @@ class MultiprocessPool(PoolContextMixin):
 
     async def send(self, worker_id: WorkerId, key: str, data: Any) -> None:
         """Pickle ``(key, data)`` and write it to the worker's process."""
+        self.send_nowait(worker_id, key, data)
+
+    def send_nowait(self, worker_id: WorkerId, key: str, data: Any) -> None:
+        """:meth:`send` for synchronous code on the loop thread."""
         core = self._core
         if not core.started or core.closed:
             core.check_running("send")

@@ -453,6 +453,10 @@ class RemotePoolClient(PoolContextMixin):
 
     async def send(self, worker_id: WorkerId, key: str, data: Any) -> None:
         """Pickle ``(key, data)`` now and send it to the server for worker ``worker_id``."""
+        self.send_nowait(worker_id, key, data)
+
+    def send_nowait(self, worker_id: WorkerId, key: str, data: Any) -> None:
+        """:meth:`send` for synchronous code on the loop thread."""
         core = self._ready_core("send")
         if type(worker_id) is not int or not 0 <= worker_id < core.num_workers:
             core.check_worker(worker_id)
