@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from netrun.config._model import ConfigModel
+from netrun.config.errors import ConfigError, Problem
 from netrun.config.graph import GraphConfig
 from netrun.config.node_vars import NodeVariable
 from netrun.config.nodes import NodeConfig, serialize_callable
@@ -249,11 +250,37 @@ class NetConfig(ConfigModel):
 
     def resolve(self, base_path: Path | None = None, *, resolve_imports: bool = True,
                 environ: Mapping[str, str] | None = None) -> "NetConfig":
-        """The config the runtime runs (see :mod:`netrun.config.resolve` for the steps)."""
-        from netrun.config.resolve import resolve_graph
+        """The config the runtime runs (see :mod:`netrun.config.resolve` for the steps).
 
+        Errors (a missing environment variable, an unfilled placeholder, a factory that
+        fails...) name the file and line when the config was loaded from a file.
+        """
         if self._resolved:
             return self
+        try:
+            return self._resolve(base_path, resolve_imports=resolve_imports, environ=environ)
+        except ConfigError as exc:
+            raise self._locate(exc)
+
+    def _locate(self, exc: ConfigError) -> ConfigError:
+        """Fill in the file/line of an error raised for a key path of this config."""
+        source = self._source
+        if source is None or exc.line is not None:
+            return exc
+        path = list(exc.path)
+        if len(path) >= 3 and path[:2] == ["graph", "nodes"] and isinstance(path[2], str):
+            names = [n.name for n in self.graph.nodes]
+            if path[2] in names:  # resolution names nodes; the file indexes them
+                path[2] = names.index(path[2])
+        problem = source.locate(Problem(loc=path, msg=exc.message, type="resolve_error"))
+        exc.path = tuple(problem.loc)  # the key path as written in the file
+        exc.with_location(file=problem.file, line=problem.line, column=problem.column)
+        return exc
+
+    def _resolve(self, base_path: Path | None, *, resolve_imports: bool,
+                 environ: Mapping[str, str] | None) -> "NetConfig":
+        from netrun.config.resolve import resolve_graph
+
         cfg = self.resolve_env_vars(environ)
         global_vars = {}
         if cfg.node_vars:

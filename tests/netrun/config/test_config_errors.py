@@ -276,7 +276,7 @@ def test_missing_environment_variable(tmp_path, monkeypatch):
     with pytest.raises(MissingEnvVarError) as info:
         cfg.resolve()
     assert str(info.value) == (
-        "pools.w.spec.num_workers: environment variable 'NR_TEST_MISSING_VAR' is not set and the reference has "
+        f"{path}:2:8: net.thread_pools.w.size: environment variable 'NR_TEST_MISSING_VAR' is not set and the reference has "
         "no default; expected set NR_TEST_MISSING_VAR in the environment, or add a default: "
         "{\"$env\": \"NR_TEST_MISSING_VAR\", \"default\": ...}")
     monkeypatch.setenv("NR_TEST_MISSING_VAR", "3")
@@ -292,7 +292,7 @@ def test_environment_value_of_the_wrong_type(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as info:
         NetConfig.from_file(path).resolve()
     assert str(info.value) == (
-        "pools.w.spec.num_workers: environment variable 'NR_TEST_WORKERS' resolved to 'lots', which is not usable "
+        f"{path}:2:8: net.thread_pools.w.size: environment variable 'NR_TEST_WORKERS' resolved to 'lots', which is not usable "
         "here (Input should be a valid integer, unable to parse string as an integer); expected int")
 
 
@@ -344,6 +344,19 @@ def test_resolve_raises_for_placeholder_used_in_a_field():
     with pytest.raises(UnfilledPlaceholderError) as info:
         cfg.resolve()
     assert str(info.value).startswith("graph.nodes.A.execution_config.retries: node variable 'n' has no value")
+
+
+def test_resolve_errors_name_the_file_and_line(tmp_path):
+    path = write(tmp_path, "net.toml", '''
+        [net.node_vars.n]
+        type = "int"
+        [nodes.A.options]
+        retries = { "$var" = "n" }
+    ''')
+    with pytest.raises(UnfilledPlaceholderError) as info:
+        NetConfig.from_file(path).resolve()
+    assert str(info.value).startswith(f"{path}:4:11: nodes.A.options.retries: node variable 'n' has no value "
+                                      "(it is a placeholder)")
 
 
 def test_load_net_definition_raises_with_all_problems(tmp_path):
