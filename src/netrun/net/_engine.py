@@ -84,11 +84,11 @@ class Engine:
         self._tx: Optional[list[tuple[Any, list]]] = None
 
     # -- plumbing ---------------------------------------------------------------------
-    def _act(self, name: str, action: Any, data: Any) -> tuple[Any, list]:
+    def _act(self, name: str, action: Any, *args: Any) -> tuple[Any, list]:
         resp, events = self._do(action)
         history = self.history
-        if history is not None:
-            history.record_engine_action(name, data, events)
+        if history is not None:  # raw arguments; named when the history is read
+            history.record_engine_action(name, args, events)
         if self._tx is not None:
             self._tx.append((action, events))
         return resp, events
@@ -105,7 +105,7 @@ class Engine:
                 for action, events in reversed(self._tx):
                     self.sim.undo_action(action, events)
                     if self.history is not None:
-                        self.history.record_engine_action("UndoAction", {"action": repr(action)}, None)
+                        self.history.record_engine_action("UndoAction", (repr(action),), None)
         finally:
             self._tx = None
             self.lock.release()
@@ -114,29 +114,27 @@ class Engine:
     def create_packet(self, epoch_id: Optional[str] = None) -> str:
         """A new packet inside ``epoch_id`` (or outside the net); returns its ID."""
         with self.lock:
-            resp, _ = self._act("CreatePacket", NetAction.create_packet(epoch_id),
-                                {"epoch_id": epoch_id} if epoch_id else None)
+            resp, _ = self._act("CreatePacket", NetAction.create_packet(epoch_id), epoch_id)
         return resp.packet_id
 
     def consume_packet(self, packet_id: str) -> None:
         with self.lock:
-            self._act("ConsumePacket", NetAction.consume_packet(packet_id), {"packet_id": packet_id})
+            self._act("ConsumePacket", NetAction.consume_packet(packet_id), packet_id)
 
     def destroy_packet(self, packet_id: str) -> None:
         with self.lock:
-            self._act("DestroyPacket", NetAction.destroy_packet(packet_id), {"packet_id": packet_id})
+            self._act("DestroyPacket", NetAction.destroy_packet(packet_id), packet_id)
 
     def load_output_port(self, packet_id: str, port_name: str) -> None:
         with self.lock:
             self._act("LoadPacketIntoOutputPort",
-                      NetAction.load_packet_into_output_port(packet_id, port_name),
-                      {"packet_id": packet_id, "port_name": port_name})
+                      NetAction.load_packet_into_output_port(packet_id, port_name), packet_id, port_name)
 
     def send_output_salvo(self, epoch_id: str, condition: str) -> list[tuple[str, str]]:
         """Send an output salvo; returns the orphaned packets as ``(packet_id, port)``."""
         with self.lock:
             _, events = self._act("SendOutputSalvo", NetAction.send_output_salvo(epoch_id, condition),
-                                  {"epoch_id": epoch_id, "salvo_condition": condition})
+                                  epoch_id, condition)
         orphans = []
         for ev in events:
             if ev.kind == "PacketOrphaned":
@@ -153,10 +151,10 @@ class Engine:
                 pid = resp.packet_id
                 try:
                     self._act("TransportPacketToLocation",
-                              NetAction.transport_packet_to_location(pid, location),
-                              {"packet_id": pid, "destination": {"kind": "InputPort", "node": node, "port": port}})
+                              NetAction.transport_packet_to_location(pid, location), pid,
+                              {"kind": "InputPort", "node": node, "port": port})
                 except Exception:
-                    self._act("DestroyPacket", NetAction.destroy_packet(pid), {"packet_id": pid})
+                    self._act("DestroyPacket", NetAction.destroy_packet(pid), pid)
                     raise
                 ids.append(pid)
         return ids
@@ -164,24 +162,23 @@ class Engine:
     # -- epochs -----------------------------------------------------------------------
     def start_epoch(self, epoch_id: str) -> None:
         with self.lock:
-            self._act("StartEpoch", NetAction.start_epoch(epoch_id), {"epoch_id": epoch_id})
+            self._act("StartEpoch", NetAction.start_epoch(epoch_id), epoch_id)
 
     def finish_epoch(self, epoch_id: str) -> None:
         with self.lock:
-            self._act("FinishEpoch", NetAction.finish_epoch(epoch_id), {"epoch_id": epoch_id})
+            self._act("FinishEpoch", NetAction.finish_epoch(epoch_id), epoch_id)
 
     def cancel_epoch(self, epoch_id: str) -> list[str]:
         """Cancel an epoch; returns the IDs of the packets the engine destroyed."""
         with self.lock:
-            resp, _ = self._act("CancelEpoch", NetAction.cancel_epoch(epoch_id), {"epoch_id": epoch_id})
+            resp, _ = self._act("CancelEpoch", NetAction.cancel_epoch(epoch_id), epoch_id)
         return list(resp.destroyed_packets)
 
     def create_epoch(self, node: str, pairs: list[tuple[str, str]], condition: str) -> str:
         """A Startable epoch of ``node`` holding the given input packets."""
         with self.lock:
             resp, _ = self._act("CreateEpoch", NetAction.create_epoch(node, Salvo(condition, list(pairs))),
-                                {"node_name": node, "salvo_condition": condition,
-                                 "packets": [list(p) for p in pairs]})
+                                node, condition, [list(p) for p in pairs])
         return resp.epoch.id
 
     # -- stepping ---------------------------------------------------------------------
@@ -192,12 +189,12 @@ class Engine:
         """
         with self.lock:
             if self._until_blocked:
-                _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked(), None)
+                _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked())
                 return self._parse_step_events(events) if events else []
             created: list[NewEpoch] = []
             run_step = NetAction.run_step
             while True:
-                resp, events = self._act("RunStep", run_step(), None)
+                resp, events = self._act("RunStep", run_step())
                 if events:
                     new = self._parse_step_events(events)
                     if new:

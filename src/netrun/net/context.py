@@ -106,14 +106,19 @@ class NodeExecutionContext:
 
     # -- guards -----------------------------------------------------------------------
     def _check_open(self) -> None:
-        if self._closed is not None:
-            raise self._closed
+        closed = self._closed
+        if closed is not None:
+            if closed is True:
+                raise ContextMisuseError(
+                    f"The context of epoch {self.epoch_id} (node '{self.node_name}') was used "
+                    f"after its attempt ended; use ctx only while the exec function runs, and do "
+                    f"not keep it"
+                )
+            raise closed
 
     def _close(self, reason: Optional[BaseException] = None) -> None:
-        self._closed = reason or ContextMisuseError(
-            f"The context of epoch {self.epoch_id} (node '{self.node_name}') was used after its "
-            f"attempt ended; use ctx only while the exec function runs, and do not keep it"
-        )
+        # the error is built only if the context is used again (closing is on the hot path)
+        self._closed = reason if reason is not None else True  # type: ignore[assignment]
 
     def _input_port(self, pid: str) -> str:
         port = self._run.port_of(pid)

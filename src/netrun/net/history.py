@@ -47,6 +47,21 @@ _EVENT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _RENAME = {"from_location": "from", "to_location": "to", "orphaned_port_name": "port"}
 
+# Names of the raw arguments the runtime records per engine action.
+_ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "CreatePacket": ("epoch_id",),
+    "ConsumePacket": ("packet_id",),
+    "DestroyPacket": ("packet_id",),
+    "LoadPacketIntoOutputPort": ("packet_id", "port_name"),
+    "SendOutputSalvo": ("epoch_id", "salvo_condition"),
+    "TransportPacketToLocation": ("packet_id", "destination"),
+    "StartEpoch": ("epoch_id",),
+    "FinishEpoch": ("epoch_id",),
+    "CancelEpoch": ("epoch_id",),
+    "CreateEpoch": ("node_name", "salvo_condition", "packets"),
+    "UndoAction": ("action",),
+}
+
 
 def location_to_dict(location: Any) -> dict[str, Any]:
     """A ``PacketLocation`` as plain data."""
@@ -241,7 +256,11 @@ class EventHistory:
         if isinstance(data, dict):
             payload = dict(data)
         elif data:
-            payload = {"args": list(data)}
+            names = _ACTION_FIELDS.get(name, ())
+            if len(names) == len(data):
+                payload = {k: v for k, v in zip(names, data) if v is not None}
+            else:
+                payload = {"args": list(data)}
         else:
             payload = {}
         yield HistoryEntry(entry_id, stamp, "action", action_type=name, data=payload)

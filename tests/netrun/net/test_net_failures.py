@@ -177,7 +177,7 @@ def test_timeout_abandons_sync_function_in_thread_pool(make_net):
     def slow(ctx, packets):
         value = ctx.consume_packet(packets["in"][0])
         if value == "slow":
-            time.sleep(0.4)
+            time.sleep(1.0)
             try:
                 ctx.create_packet("too late")
             except EpochTimeout as exc:
@@ -193,12 +193,12 @@ def test_timeout_abandons_sync_function_in_thread_pool(make_net):
     started = time.monotonic()
     net.start()
     elapsed = time.monotonic() - started
-    assert elapsed < 0.35  # the pool kept its size: "fast" did not wait for "slow"
+    assert elapsed < 0.8  # the pool kept its size: "fast" did not wait for "slow"
     assert net.flush_output_queue("A::out") == ["fast"]
     [entry] = net.dead_letter_queue.get_all()
     assert isinstance(entry.exception, EpochTimeout) and entry.exception.timeout_seconds == 0.1
     assert "exceeded its timeout of 0.1 s" in str(entry.exception)
-    assert finished.wait(2) and late_error and isinstance(late_error[0], EpochTimeout)
+    assert finished.wait(3) and late_error and isinstance(late_error[0], EpochTimeout)
     assert any("abandoned" in e.message for e in net.get_node_log("A"))
 
 
@@ -230,14 +230,14 @@ def test_timeout_of_sync_main_loop_function_is_enforced(make_net):
 
     def slow(ctx, packets):
         ctx.consume_packet(packets["in"][0])
-        time.sleep(0.3)
+        time.sleep(1.0)
 
     net.set_node_exec("A", slow)
     net.set_node_config("A", timeout=0.05)
     net.inject_data("A", "in", [1])
     started = time.monotonic()
     net.start()
-    assert time.monotonic() - started < 0.25
+    assert time.monotonic() - started < 0.8
     assert isinstance(net.dead_letter_queue.get_all()[0].exception, EpochTimeout)
 
 

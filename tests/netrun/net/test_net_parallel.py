@@ -22,7 +22,7 @@ def test_eight_injected_packets_start_four_epochs_at_once_in_a_pool(make_net):
     net.start()
     elapsed = time.monotonic() - started
     assert max_overlap(intervals) == 4
-    assert 0.28 <= elapsed < 0.6  # two waves of four, not eight serial epochs (1.2 s)
+    assert 0.28 <= elapsed < 0.95  # two waves of four, not eight serial epochs (1.2 s)
     assert sorted(net.flush_output_queue("A::out")) == list(range(8))
 
 
@@ -44,7 +44,7 @@ def test_async_nodes_run_concurrently_up_to_the_limit(make_net):
     net.inject_data("A", "in", range(9))
     started = time.monotonic()
     net.start()
-    assert peak[0] == 3 and time.monotonic() - started < 0.5
+    assert peak[0] == 3 and time.monotonic() - started < 1.0
     assert sorted(net.flush_output_queue("A::out")) == list(range(9))
 
 
@@ -163,7 +163,7 @@ def test_rate_limit_spaces_starts_without_busy_spinning(make_net):
     net.start()
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    assert all(g >= 0.045 for g in gaps) and 0.19 <= wall < 0.6
+    assert all(g >= 0.045 for g in gaps) and 0.19 <= wall < 1.0
     assert cpu < wall * 0.5  # sleeping, not spinning
 
 

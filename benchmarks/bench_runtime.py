@@ -1,0 +1,215 @@
+"""Benchmark of the Net runtime, each figure as a ratio to a baseline measured in the same run.
+
+1. main loop: 3-node pipeline source -> double -> sink (trivial sync functions), N packets,
+   vs a plain ``asyncio.Queue`` pipeline doing the same work;
+2. thread pool: the same pipeline on a 4-thread pool, vs a plain ``queue.Queue`` pipeline
+   with one thread per stage;
+3. scaling: time for 2N packets / time for N;
+4. memory: bytes per packet for 100,000 packets waiting in the net (tracemalloc);
+5. observability: history + print capture + port types on, vs the plain run.
+
+Run: ``python benchmarks/bench_runtime.py [N]`` (default N = 20,000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import queue
+import sys
+import threading
+import time
+import tracemalloc
+
+from netrun_sim import (
+    Edge,
+    Graph,
+    MaxSalvos,
+    Node,
+    PacketCount,
+    Port,
+    PortRef,
+    PortState,
+    PortType,
+    SalvoCondition,
+    SalvoConditionTerm,
+)
+
+from netrun.net import Net
+
+
+def _node(name: str) -> Node:
+    return Node(
+        name,
+        {"x": Port()},
+        {"out": Port()},
+        {"default": SalvoCondition(MaxSalvos.finite(1), {"x": PacketCount.count(1)},
+                                   SalvoConditionTerm.port("x", PortState.non_empty()))},
+        {"send": SalvoCondition(MaxSalvos.infinite(), "out", SalvoConditionTerm.port("out", PortState.non_empty()))},
+    )
+
+
+def graph() -> Graph:
+    edge = lambda a, b: Edge(PortRef(a, PortType.Output, "out"), PortRef(b, PortType.Input, "x"))  # noqa: E731
+    return Graph([_node("source"), _node("double"), _node("sink")], [edge("source", "double"), edge("double", "sink")])
+
+
+def identity(ctx, packets):
+    value = ctx.consume_packet(packets["x"][0])
+    ctx.load_output_port("out", ctx.create_packet(value))
+    ctx.send_output_salvo("send")
+
+
+def double(ctx, packets):
+    value = ctx.consume_packet(packets["x"][0])
+    ctx.load_output_port("out", ctx.create_packet(2 * value))
+    ctx.send_output_salvo("send")
+
+
+def double_printing(ctx, packets):
+    value = ctx.consume_packet(packets["x"][0])
+    print("doubling", value)
+    ctx.load_output_port("out", ctx.create_packet(2 * value))
+    ctx.send_output_salvo("send")
+
+
+def build(pool: bool = False, observed: bool = False) -> Net:
+    options = {"thread_pools": {"io": {"size": 4}}} if pool else {}
+    if observed:
+        options.update(history=True)
+    net = Net(graph(), **options)
+    net.set_node_exec("source", identity)
+    net.set_node_exec("double", double_printing if observed else double)
+    net.set_node_exec("sink", identity)
+    if pool:
+        for name in ("source", "double", "sink"):
+            net.set_node_config(name, pool="io")
+    if observed:
+        for name in ("source", "double", "sink"):
+            net.set_input_port_type(name, "x", int)
+            net.set_output_port_type(name, "out", "int")
+    return net
+
+
+def run_net(n: int, pool: bool = False, observed: bool = False) -> float:
+    net = build(pool, observed)
+    try:
+        net.inject_data("source", "x", range(n))
+        gc.collect()
+        start = time.perf_counter()
+        net.start()
+        out = net.flush_output_queue("sink::out")
+        elapsed = time.perf_counter() - start
+        assert out == [2 * i for i in range(n)] or (pool and sorted(out) == [2 * i for i in range(n)])
+        return elapsed
+    finally:
+        net.stop()
+
+
+def run_asyncio_baseline(n: int) -> float:
+    async def main() -> float:
+        q1, q2, q3 = asyncio.Queue(), asyncio.Queue(), asyncio.Queue()
+        out: list = []
+
+        async def stage(fn, qin, qout):
+            while True:
+                item = await qin.get()
+                if item is None:
+                    if qout is not None:
+                        await qout.put(None)
+                    return
+                result = fn(item)
+                if qout is not None:
+                    await qout.put(result)
+                else:
+                    out.append(result)
+
+        for i in range(n):
+            q1.put_nowait(i)
+        q1.put_nowait(None)
+        start = time.perf_counter()
+        await asyncio.gather(stage(lambda x: x, q1, q2), stage(lambda x: 2 * x, q2, q3), stage(lambda x: x, q3, None))
+        elapsed = time.perf_counter() - start
+        assert out == [2 * i for i in range(n)]
+        return elapsed
+
+    return asyncio.run(main())
+
+
+def run_thread_baseline(n: int) -> float:
+    q1, q2, q3 = queue.Queue(), queue.Queue(), queue.Queue()
+    out: list = []
+
+    def stage(fn, qin, qout):
+        while True:
+            item = qin.get()
+            if item is None:
+                if qout is not None:
+                    qout.put(None)
+                return
+            result = fn(item)
+            if qout is not None:
+                qout.put(result)
+            else:
+                out.append(result)
+
+    for i in range(n):
+        q1.put(i)
+    q1.put(None)
+    threads = [threading.Thread(target=stage, args=a) for a in
+               ((lambda x: x, q1, q2), (lambda x: 2 * x, q2, q3), (lambda x: x, q3, None))]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert out == [2 * i for i in range(n)]
+    return elapsed
+
+
+def memory_per_packet(n: int = 100_000) -> float:
+    net = Net(graph())  # no exec function: injected packets wait at the input port
+    try:
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        net.inject_data("source", "x", range(n))
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        return (after - before) / n
+    finally:
+        net.stop()
+
+
+def best(fn, *args, repeat: int = 3, **kwargs) -> float:
+    return min(fn(*args, **kwargs) for _ in range(repeat))
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    print(f"netrun runtime benchmark, N = {n} packets (3 epochs each)")
+
+    base = best(run_asyncio_baseline, n)
+    main_loop = best(run_net, n)
+    print(f"main loop     : {n / main_loop:10.0f} packets/s  {main_loop / n * 1e6:7.1f} us/packet  "
+          f"ratio to asyncio.Queue pipeline {main_loop / base:6.1f}x (baseline {base / n * 1e6:.2f} us/packet)")
+
+    tbase = best(run_thread_baseline, n)
+    threads = best(run_net, n, pool=True)
+    print(f"thread pool   : {3 * n / threads:10.0f} epochs/s   {threads / n * 1e6:7.1f} us/packet  "
+          f"ratio to queue.Queue thread pipeline {threads / tbase:6.1f}x (baseline {tbase / n * 1e6:.2f} us/packet)")
+
+    double_n = best(run_net, 2 * n, repeat=2)
+    print(f"scaling       : 2N packets take {double_n / main_loop:.2f}x the time of N")
+
+    per_packet = memory_per_packet()
+    print(f"memory        : {per_packet:.0f} bytes per waiting packet (100,000 packets)")
+
+    observed = best(run_net, n, observed=True)
+    print(f"observability : history + print capture + port types on: {observed / main_loop:.2f}x the plain run")
+
+
+if __name__ == "__main__":
+    main()
