@@ -2,8 +2,9 @@
 
 :class:`NetMonitor` watches a net through its public hooks only: ``net.on_epoch_start`` /
 ``net.on_epoch_end`` callbacks (counters, running epochs, each node's recent
-:class:`~netrun.net.EpochLog` records), ``net.get_packets_at_port`` (packets waiting, sampled
-once per batch), ``net.dead_letter_queue`` and ``net.inject_data`` (re-injecting dead
+:class:`~netrun.net.EpochLog` records), ``net.get_packets_at_port`` and
+``net.get_startable_epochs_by_node`` (packets waiting at ports and epochs queued per node,
+sampled once per batch), ``net.dead_letter_queue`` and ``net.inject_data`` (re-injecting dead
 letters). Callbacks only bump counters under a lock, so a net running 10,000 epochs/s pays a
 few microseconds per epoch; the expensive part (sampling ports, building JSON) happens once
 per batch, every ``interval`` seconds (0.15 s by default), however fast the net runs.
@@ -13,9 +14,9 @@ browser whose queue was full) loses nothing but a frame::
 
     {"type": "batch", "seq": 12, "time": 1718000000.1, "status": "running", "error": None,
      "counters": {"epochs_started", "epochs_finished", "epochs_failed", "epochs_cancelled",
-                  "running", "retries", "dlq", "epochs_per_second"},
-     "nodes": {"A": {"state": "running"|"idle"|"failed", "running", "started", "finished",
-                     "failed", "last_error"}},
+                  "running", "queued", "retries", "dlq", "epochs_per_second"},
+     "nodes": {"A": {"state": "running"|"idle"|"failed", "running", "queued", "started",
+                     "finished", "failed", "cancelled", "last_error"}},
      "ports": {"A": {"in": {"x": {"waiting": 3, "capacity": 10}}}},
      "edges": {"A.out->B.x": {"waiting": 3, "capacity": 10}},
      "events": [{"kind": "epoch_failed", "node", "epoch_id", "error", "time"}],
@@ -191,6 +192,15 @@ class NetMonitor:
             return "running" if busy else "idle"
         return {"CREATED": "idle", "PAUSED": "paused", "STOPPED": "stopped"}.get(state, state.lower())
 
+    def _sample_queued(self) -> dict[str, int]:
+        queued = {}
+        for node in self._in_ports:
+            try:
+                queued[node] = len(self.net.get_startable_epochs_by_node(node))
+            except Exception:  # noqa: BLE001 - a stopped net has nothing queued
+                queued[node] = 0
+        return queued
+
     def _sample_ports(self) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
         ports: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         for node, in_ports in self._in_ports.items():
@@ -207,6 +217,7 @@ class NetMonitor:
     def snapshot(self) -> dict[str, Any]:
         """The current batch message (takes the events gathered since the last one)."""
         ports = self._sample_ports()
+        queued = self._sample_queued()
         now = time.monotonic()
         with self._lock:
             self._seq += 1
@@ -214,13 +225,15 @@ class NetMonitor:
             dropped, self._dropped_events = self._dropped_events, 0
             nodes = {}
             totals = {"epochs_started": 0, "epochs_finished": 0, "epochs_failed": 0, "epochs_cancelled": 0,
-                      "running": 0}
+                      "running": 0, "queued": 0}
             for name, s in self._nodes.items():
                 running = len(s.running)
                 state = "running" if running else ("failed" if s.last_outcome == "error" else "idle")
-                nodes[name] = {"state": state, "running": running, "started": s.started,
+                waiting = queued.get(name, 0)
+                nodes[name] = {"state": state, "running": running, "queued": waiting, "started": s.started,
                                "finished": s.finished, "failed": s.failed, "cancelled": s.cancelled,
                                "last_error": s.last_error}
+                totals["queued"] += waiting
                 totals["epochs_started"] += s.started
                 totals["epochs_finished"] += s.finished
                 totals["epochs_failed"] += s.failed
