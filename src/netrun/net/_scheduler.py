@@ -202,6 +202,24 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
     def startable_ids(self, node: Optional[str] = None) -> list[str]:
         return [r.id for r in self.runs.values() if not r.started and (node is None or r.node.name == node)]
 
+    def snapshot_state(self) -> dict[str, Any]:
+        """The run state as plain data, for checkpoints: the engine's own snapshot (when the
+        engine offers ``NetSim.snapshot()``), the epochs the runtime knows, the packet values
+        (raw entries: values or ``StoredValue``) and the output queues. Only while paused."""
+        if self.driving:
+            from netrun.errors import NetNotPausedError
+
+            raise NetNotPausedError("snapshot the net state")
+        sim = self.engine.sim
+        with self.engine.lock:
+            return {
+                "engine": sim.snapshot() if hasattr(sim, "snapshot") else None,
+                "epochs": [run.to_state() for run in self.runs.values()],
+                "values": {pid: self.store.peek_entry(pid) for pid in self.store.active_ids()},
+                "output_queues": self.queues.snapshot() if self.queues is not None else {},
+                "state": self.state.name,
+            }
+
     # ================================================================== waking up
     def wake(self) -> None:
         """Wake the driver (loop thread only)."""

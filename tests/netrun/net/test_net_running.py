@@ -256,3 +256,56 @@ def test_sigint_pauses_a_running_net_cleanly(tmp_path):
     state, done, waiting = out.split()[1:4]
     assert state == "PAUSED" and 1 <= int(done) < 20 and int(done) + int(waiting) == 20
     assert "Traceback" not in err
+
+
+def test_state_snapshot_only_while_paused(make_net):
+    from netrun.errors import NetNotPausedError
+
+    net = make_net(pipeline("A", "B"))
+    net.set_node_exec("A", passthrough)
+    net.inject_data("A", "in", [1, 2])
+    net.start()
+    state = net._core.snapshot_state()
+    assert len(state["epochs"]) == 2 and all(e["node_name"] == "B" for e in state["epochs"])
+    assert sorted(state["values"].values()) == [1, 2] and state["state"] == "PAUSED"
+    assert state["engine"] is None or isinstance(state["engine"], dict)
+    net.start(threaded=True)
+    with pytest.raises(NetNotPausedError, match="requires the net to be paused"):
+        net._core.snapshot_state()
+    net.pause()
+
+
+def test_async_functions_in_a_thread_pool(make_net):
+    names = []
+
+    async def node_func(ctx, packets):
+        names.append(threading.current_thread().name)
+        await asyncio.sleep(0.01)
+        value = await ctx.consume_packet(packets["in"][0])
+        await ctx.load_output_port("out", await ctx.create_packet(value + 1))
+        await ctx.send_output_salvo("send")
+
+    net = make_net(pipeline("A"), thread_pools={"io": {"size": 2}})
+    net.set_node_exec("A", node_func)
+    net.set_node_config("A", pool="io")
+    net.inject_data("A", "in", [1, 2, 3])
+    net.start()
+    assert sorted(net.flush_output_queue("A::out")) == [2, 3, 4]
+    assert all(n.startswith("netrun-io-") for n in names)
+
+
+def test_sync_run_from_inside_a_node_is_refused(make_net):
+    net = make_net(pipeline("A"), on_error="raise")
+    caught = []
+
+    def reentrant(ctx, packets):
+        try:
+            net.run_step()
+        except NetStateError as exc:
+            caught.append(str(exc))
+        passthrough(ctx, packets)
+
+    net.set_node_exec("A", reentrant)
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert caught and "from inside the net's own event loop" in caught[0]
