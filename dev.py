@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has only ``python3``.
 
-    python3 dev.py demo     # install what is needed, then run the example net end to end
+    python3 dev.py demo     # install what is needed, then run an example net end to end (netrun run)
     python3 dev.py test     # install what is needed, then run the whole test suite
     python3 dev.py bench    # install what is needed, then run every benchmark
 
@@ -53,8 +53,14 @@ def run(argv: list[str]) -> int:
     return subprocess.call(argv, cwd=ROOT)
 
 
+DEMO_NET = ROOT / "examples" / "nets" / "text_pipeline.netrun.toml"
+DEMO_INPUTS = ["The cat saw the other cat", "Packets flow along the edges of the net"]
+
+
 def cmd_demo(args: list[str]) -> int:
-    return run([str(PY), str(ROOT / "examples" / "engine_pipeline.py"), *args])
+    """Run the text-processing example net with the ``netrun`` CLI (or pass your own args)."""
+    netrun = BIN / ("netrun.exe" if os.name == "nt" else "netrun")
+    return run([str(netrun), "run", str(DEMO_NET), *(args or DEMO_INPUTS)])
 
 
 def cmd_test(args: list[str]) -> int:
