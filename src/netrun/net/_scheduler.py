@@ -116,7 +116,7 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         node = self.nodes.get(name)
         if node is None:
             raise NodeNotFoundError(
-                f"Node not found: {name!r}. The graph's nodes are: {', '.join(self.nodes) or 'none'}"
+                f"Node not found: {name!r}. The graph's nodes are: {', '.join(sorted(self.nodes)) or 'none'}"
             )
         return node
 
