@@ -247,3 +247,14 @@ def test_join_bad_arguments(ports, message):
     with pytest.raises(InvalidFactoryError) as info:
         join.get_node_config(ports=ports)
     assert info.value.message == message
+
+
+def test_builtins_offer_the_project_spec_protocol_too():
+    spec = broadcast.get_node_spec(num_outputs=2)
+    assert list(spec["out_ports"]) == ["out_0", "out_1"] and isinstance(spec["in_ports"]["in_0"], netrun_sim.Port)
+    assert isinstance(spec["in_salvo_conditions"]["trigger"], netrun_sim.SalvoCondition)
+    assert list(join.get_node_spec(ports=["l", "r"])["in_ports"]) == ["l", "r"]
+    from netrun.factories import from_function
+
+    assert from_function.get_node_spec(func="factory_test_funcs.total")["name"] == "total"
+    assert isinstance(netrun_sim.Node(**spec), netrun_sim.Node)
