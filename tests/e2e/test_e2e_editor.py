@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -184,3 +185,50 @@ def test_run_a_net_and_watch_the_monitor_counters_move(page, ui_server, tmp_path
 
     page.get_by_test_id("stop-button").click()
     expect(page.get_by_test_id("stop-button")).to_be_disabled()
+
+
+def test_factory_form_when_validation_problems_on_edges_and_tabs(page, ui_server, tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "e2e_nodes.py").write_text(textwrap.dedent(E2E_NODES))
+    (root / "pipeline.netrun.toml").write_text(textwrap.dedent(E2E_NET).lstrip())
+    (root / "broken.netrun.json").write_text(json.dumps({"graph": {
+        "nodes": [{"name": "a", "out_ports": {"o": {}}}, {"name": "b", "in_ports": {"i": {}}}],
+        "edges": [{"source_node": "a", "source_port": "o", "target_node": "b", "target_port": "zz"}]}}))
+    base = ui_server(root)
+    page.goto(f"{base}/?file=pipeline.netrun.toml")
+
+    # a node from a factory, its parameters given in the form built from factory-info
+    page.get_by_test_id("add-node-button").click()
+    page.get_by_test_id("mode-factory").check()
+    page.get_by_test_id("add-node-factory").fill("netrun.factories.from_function")
+    page.get_by_test_id("add-node-factory").press("Tab")
+    func = page.get_by_test_id("factory-arg-func").locator("input")
+    func.fill("e2e_nodes.no_such_function")
+    func.press("Tab")
+    page.get_by_test_id("add-node-name").fill("again")
+    page.get_by_test_id("add-node-confirm").click()
+    expect(page.get_by_test_id("add-node-error")).to_contain_text("no_such_function")
+    func.fill("e2e_nodes.inc")
+    func.press("Tab")
+    page.get_by_test_id("add-node-confirm").click()
+    expect(page.locator('.svelte-flow__node[data-id="again"] .svelte-flow__handle.target[data-handleid="x"]')).to_have_count(1)
+
+    # a salvo condition's `when` is checked as it is typed; only valid text reaches the file
+    page.get_by_test_id("node-inc").click()
+    page.get_by_role("button", name="Customize").first.click()
+    when = page.get_by_test_id("when-in-trigger")
+    when.fill("nonempty(x) andd")
+    expect(page.get_by_test_id("when-in-trigger-error")).to_contain_text("unexpected 'andd' after a complete condition")
+    when.fill("nonempty(x) and not full(x)")
+    expect(page.get_by_test_id("when-in-trigger-error")).to_have_count(0)
+
+    # a second file in a tab; its bad edge is drawn red with the problem on it
+    page.get_by_test_id("open-button").click()
+    page.get_by_test_id("file-broken.netrun.json").click()
+    expect(page.get_by_test_id("tab-pipeline.netrun.toml")).to_be_visible()
+    expect(page.get_by_test_id("problem-count")).to_have_text("1 problem(s)")
+    label = page.get_by_test_id("edge-label-a.o->b.zz")
+    expect(label).to_have_attribute("title", re.compile("node 'b' has no input port 'zz'"))
+    page.get_by_test_id("tab-pipeline.netrun.toml").get_by_role("button").first.click()
+    expect(page.get_by_test_id("node-again")).to_be_visible()
