@@ -207,6 +207,16 @@ class ThreadPoolExecutor:
             await loop.run_in_executor(None, thread.join, 5.0)
         self._workers.clear()
 
+    def close_now(self) -> None:
+        """Ask every worker to exit, without waiting (used when a net is garbage collected)."""
+        if not self._started:
+            return
+        self._started = False
+        for worker in self._workers:
+            if not worker.retired:
+                self._inbox.put(_STOP)
+        self._workers.clear()
+
     # -- work -------------------------------------------------------------------------
     def execute(self, run: Any, ctx: Any) -> None:
         self.busy += 1
@@ -253,6 +263,7 @@ class ThreadPoolExecutor:
                     exc = core.call_sync(run, ctx)
             run.worker = None
             core.post_done(run, ctx, exc)
+            del item, run, ctx, node, exc  # hold nothing while waiting for the next job
         # retired workers just end: the pool spawned a replacement
 
     def _run_async(self, run: Any, ctx: Any) -> Optional[BaseException]:

@@ -143,6 +143,12 @@ class ProcessPoolExecutor:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, lambda: pool.shutdown(wait=True, cancel_futures=True))
 
+    def close_now(self) -> None:
+        """Shut the pool down without waiting (used when a net is garbage collected)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
     # -- work -------------------------------------------------------------------------
     def execute(self, run: Any, ctx: Any) -> None:
         self.busy += 1

@@ -27,6 +27,7 @@ import asyncio
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from typing import Any, Callable, Optional
 
@@ -56,7 +57,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.engine = Engine(graph)
         self.engine.history = history
         self.info = self.engine.info
-        self.net = net
+        # a weak reference: workers and finalizers hold the scheduler, not the Net
+        self._net_ref = weakref.ref(net) if net is not None else (lambda: None)
         self.store = store
         self.dlq = dlq
         self.history = history
@@ -109,6 +111,18 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.epoch_start_callbacks: list[Callable[..., Any]] = []
         self.epoch_end_callbacks: list[Callable[..., Any]] = []
         self.run_error: Optional[BaseException] = None
+
+    @property
+    def net(self) -> Any:
+        """The ``Net`` front door (given to start/stop functions and ``ctx._net``)."""
+        return self._net_ref()
+
+    def close_now(self) -> None:
+        """Best-effort synchronous release of worker threads/processes (for finalizers)."""
+        for executor in self.executors.values():
+            close = getattr(executor, "close_now", None)
+            if close is not None:
+                close()
 
     # ================================================================== node setup
     def node(self, name: str) -> NodeRuntime:
@@ -514,6 +528,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         if self.state is NetState.STOPPED:
             return
         self.request_pause()
+        if self.driving:  # a run on another thread or loop: let it wind down first
+            await self.wait_idle()
         if self.started:
             per_pool: dict[str, list[NodeRuntime]] = {}
             for node in self.nodes.values():

@@ -43,7 +43,7 @@ class NodeExecutionContext:
 
     __slots__ = ("_run", "_node", "_backend", "_queue", "_closed", "epoch_id", "node_name",
                  "retry_count", "_retry_timestamps", "_retry_exceptions", "packet_values",
-                 "_consumed", "_net", "_pending")
+                 "_consumed", "_pending")
 
     def __init__(self, net: Any, epoch_id: str, node_name: str, defer_net_actions: bool = False,
                  retry_count: int = 0, retry_timestamps: Optional[List[datetime]] = None,
@@ -80,8 +80,12 @@ class NodeExecutionContext:
         self._retry_exceptions = retry_exceptions
         self.packet_values: dict[str, Any] = {}
         self._consumed: Optional[set] = None
-        self._net = getattr(backend, "net", None)
         self._pending: Optional[list] = None
+
+    @property
+    def _net(self) -> Any:
+        """The owning ``Net`` (use sparingly; ``None`` in a worker process)."""
+        return getattr(self._backend, "net", None)
 
     # -- retry information ------------------------------------------------------------
     @property

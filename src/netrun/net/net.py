@@ -40,6 +40,12 @@ _ON_ERROR = ("continue", "pause", "raise")
 _MISSING: Any = object()
 
 
+def _release(loop_thread: LoopThread, core: Scheduler) -> None:
+    """Finalizer of a Net that was never stopped: free its threads and processes."""
+    core.close_now()
+    loop_thread.close(1.0)
+
+
 def _pick(spec_name: str, spec_value: Any, short_name: str, short_value: Any) -> Any:
     if spec_value is not None and short_value is not None:
         raise TypeError(f"Pass either {spec_name} or {short_name}, not both")
@@ -124,7 +130,7 @@ class Net(RunMethods):
         self._sigint = SigintPause(core.request_pause, lambda: core.driving) if handle_sigint else None
         self._background = None
         self._pool_manager: Any = None
-        weakref.finalize(self, self._loop_thread.close, 1.0)
+        weakref.finalize(self, _release, self._loop_thread, self._core)
 
     def _setup_output_queues(self, spec: Any) -> None:
         unconnected = self._core.info.unconnected_outputs()

@@ -309,3 +309,26 @@ def test_sync_run_from_inside_a_node_is_refused(make_net):
     net.inject_data("A", "in", [1])
     net.start()
     assert caught and "from inside the net's own event loop" in caught[0]
+
+
+def test_an_unstopped_net_releases_its_threads_when_collected():
+    import gc
+
+    from netrun.net import Net
+
+    before = {t.name for t in threading.enumerate()}
+    net = Net(pipeline("A"), thread_pools={"gcpool": {"size": 2}})
+    net.set_node_exec("A", passthrough)
+    net.set_node_config("A", pool="gcpool")
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert any(t.name.startswith("netrun-gcpool-") for t in threading.enumerate())
+    del net
+    gc.collect()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        names = {t.name for t in threading.enumerate()} - before
+        if not any(n.startswith(("netrun-gcpool-", "netrun-loop-")) for n in names):
+            break
+        time.sleep(0.02)
+    assert not any(n.startswith(("netrun-gcpool-", "netrun-loop-")) for n in names)
