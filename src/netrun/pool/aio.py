@@ -89,8 +89,8 @@ class SingleWorkerPool(PoolContextMixin):
             except Exception as exc:
                 self._core.closed = True
                 raise PoolStartupFailed(
-                    0, f"the start-up function {callable_name(self._startup)} of {self._name} raised "
-                    f"{type(exc).__name__}: {exc}",
+                    0, f"the start-up function {callable_name(self._startup)} raised "
+                    f"{type(exc).__name__}: {exc} in worker 0 of {self._name}",
                 ) from exc
         self._launch()
 
@@ -128,9 +128,9 @@ class SingleWorkerPool(PoolContextMixin):
         self._generation += 1
         if self._mailbox is not None:
             self._mailbox.close_local()
-        self._core.push_failure(0, failure)
         if failure.details.get("restarted"):
             self._launch()
+        self._core.push_failure(0, failure)
 
     async def restart_worker(self, worker_id: WorkerId = 0, reason: str = "restart requested") -> None:
         """Cancel the worker task and start a fresh one."""

@@ -54,13 +54,16 @@ class DaskPool(PoolContextMixin):
         if address is None and (not isinstance(threads_per_worker, int) or threads_per_worker < 1):
             raise ValueError(f"{name} needs threads_per_worker >= 1 (got {threads_per_worker!r})")
         self._address = address
-        self._cluster_kwargs = dict(
+        self._cluster_kwargs: dict[str, Any] = dict(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
             processes=processes,
-            host="127.0.0.1",
             dashboard_address=None,
         )
+        if processes:
+            # Worker processes talk over TCP: keep it on the loopback interface. (Without
+            # processes, Dask uses in-process communication and opens no socket at all.)
+            self._cluster_kwargs["host"] = "127.0.0.1"
         self._cluster_kwargs.update(cluster_kwargs or {})
         self._client_kwargs = dict(client_kwargs or {})
         self._start_timeout = start_timeout
@@ -92,8 +95,8 @@ class DaskPool(PoolContextMixin):
                 distributed.Client(target, asynchronous=True, timeout=self._start_timeout, **self._client_kwargs),
                 self._start_timeout,
             )
-            info = self._client.scheduler_info()
-            self._num_workers = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+            nthreads = await asyncio.wait_for(self._client.nthreads(), self._start_timeout)
+            self._num_workers = sum(nthreads.values())
             if self._num_workers < 1:
                 raise PoolError(f"{self._name}: the Dask cluster at {self._address or 'LocalCluster'} has no workers")
         except BaseException as exc:

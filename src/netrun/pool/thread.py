@@ -126,8 +126,8 @@ class ThreadPool(PoolContextMixin):
                     await asyncio.wait_for(asyncio.to_thread(self._startup, None), self._start_timeout)
                 except Exception as exc:
                     raise PoolStartupFailed(
-                        0, f"the start-up function {callable_name(self._startup)} of {self._name} raised "
-                        f"{type(exc).__name__}: {exc}; fix it or start the pool without it",
+                        0, f"the start-up function {callable_name(self._startup)} raised "
+                        f"{type(exc).__name__}: {exc} in the global start-up of {self._name}",
                     ) from exc
             self._workers = [self._launch(wid, 0) for wid in range(self.num_workers)]
             await self._wait_ready(self._workers)
@@ -202,9 +202,9 @@ class ThreadPool(PoolContextMixin):
                 return
             worker.abandoned = True
         worker.mailbox.close_local()
-        self._core.push_failure(worker.worker_id, failure)
-        if self._restart:
+        if self._restart:  # in place before anyone can learn of the failure and send again
             self._replace(worker.worker_id, worker.generation + 1)
+        self._core.push_failure(worker.worker_id, failure)
 
     def _replace(self, worker_id: WorkerId, generation: int) -> None:
         replacement = self._launch(worker_id, generation)
@@ -230,6 +230,7 @@ class ThreadPool(PoolContextMixin):
                 return  # already failed; its failure is on its way
             worker.abandoned = True
         worker.mailbox.close_local()
+        self._replace(worker_id, worker.generation + 1)
         self._core.push_failure(
             worker_id,
             Failure(
@@ -237,7 +238,6 @@ class ThreadPool(PoolContextMixin):
                 {"reason": reason, "restarted": True, "requested": True, "abandoned_thread": worker.thread.name},
             ),
         )
-        self._replace(worker_id, worker.generation + 1)
 
     async def close(self, timeout: float | None = 10.0) -> None:
         """Ask every worker to stop after the messages already sent to it, then wait.

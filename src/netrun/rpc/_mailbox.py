@@ -53,9 +53,8 @@ class _MailboxBase:
         """The error a ``send`` on this end must raise now, or ``None`` if it may send."""
         if self._local_closed:
             return ChannelClosed(f"{self.name} is closed (this end closed it); open a new channel")
-        end = self._peer_end
-        if end is not None:
-            return self._end_error(end)
+        if self._end_reached:  # learned by receiving it, as across a pipe or socket
+            return self._end_error(self._peer_end)  # type: ignore[arg-type]
         return None
 
     def _end_error(self, end: tuple[str, Any]) -> Exception:

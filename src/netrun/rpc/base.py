@@ -7,9 +7,10 @@ network). Channels are opaque carriers: they know nothing of what the messages m
 Exact semantics, identical for every transport (each has tests for each line):
 
 * ``send(key, data)`` queues one message for the peer and returns. It raises
-  :class:`ChannelClosed` once *this* end is closed or this end has learned that the peer
-  closed (in memory: at once; across a pipe or socket: when the peer's close notice has
-  arrived), and :class:`ChannelBroken` once the transport has failed. A message that cannot be serialized
+  :class:`ChannelClosed` once *this* end is closed or has received the peer's close (its
+  ``recv`` raised ``ChannelClosed``), and :class:`ChannelBroken` once the transport has
+  failed. So an end can still answer the messages that arrived before the peer's close;
+  what it sends to a peer that is gone is lost (or raises ``ChannelBroken``). A message that cannot be serialized
   raises :class:`MessageNotSerializable` and nothing is sent.
 * ``recv(timeout=None)`` returns the next ``(key, data)``. It waits at most ``timeout``
   seconds (``None``: no limit) and then raises :class:`RecvTimeout`; the channel stays

@@ -76,7 +76,13 @@ class ProcessChannel:
         err = self._box.send_error()
         if err is not None:
             raise err
-        self._pipe.send((key, data), f"message {key!r}")
+        try:
+            self._pipe.send((key, data), f"message {key!r}")
+        except ChannelBroken:
+            end = self._box.peer_ended
+            if end is not None and end[0] == RPC_KEY_SHUTDOWN:
+                raise ChannelClosed(f"{self._box.name} was closed by the peer") from None
+            raise
 
     async def recv(self, timeout: float | None = None) -> tuple[str, Any]:
         """The next message; :class:`RecvTimeout` after ``timeout`` seconds."""

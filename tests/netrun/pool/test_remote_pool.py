@@ -1,0 +1,156 @@
+"""RemotePoolServer / RemotePoolClient over real WebSockets on the loopback interface."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import psutil
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _workers  # noqa: E402
+from conftest import wait_gone  # noqa: E402
+
+from netrun.pool import PoolError, WorkerCrashed  # noqa: E402
+from netrun.pool.remote import RemotePoolClient, RemotePoolServer  # noqa: E402
+from netrun.rpc import AuthenticationFailed  # noqa: E402
+
+TOKEN = "remote-pool-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server(runner: Any) -> Iterator[Any]:
+    srv = RemotePoolServer(token=TOKEN)
+    srv.register_worker("echo", _workers.echo_worker)
+    cm = srv.serve_background("127.0.0.1", 0)
+    running = runner.run(cm.__aenter__())
+    yield running
+    runner.run(cm.__aexit__(None, None, None))
+
+
+def test_round_trip_output_and_layout(server: Any, runner: Any) -> None:
+    async def main() -> None:
+        async with RemotePoolClient(server.url, "echo", 2, 2, token=TOKEN) as pool:
+            assert pool.num_workers == 4
+            for wid in range(4):
+                await pool.send(wid, "who", wid)
+            got = sorted((m.worker_id, m.data[2]) for m in [await pool.recv(timeout=10) for _ in range(4)])
+            assert got == [(0, 0), (1, 1), (2, 2), (3, 3)]
+            await pool.send(1, "print", ["remote hello"])
+            await pool.recv(timeout=10)
+            lines = await pool.flush_stdout(0)
+            assert [line.text for line in lines][:1] == ["remote hello"]
+            pids = pool.get_process_ids()
+        # The client left: the server closed the pool, its processes are gone.
+        assert not wait_gone(pids, 10)
+
+    runner.run(main())
+
+
+def test_wrong_token_is_refused_and_no_pool_is_created(server: Any, runner: Any) -> None:
+    before = set(p.pid for p in psutil.Process().children(recursive=True))
+
+    async def main() -> None:
+        pool = RemotePoolClient(server.url, "echo", 1, token="not-the-right-token-000")
+        with pytest.raises(AuthenticationFailed, match="wrong token"):
+            await pool.start()
+
+    runner.run(main())
+    after = set(p.pid for p in psutil.Process().children(recursive=True))
+    assert after <= before
+
+
+def test_unknown_worker_name_lists_registered_ones(server: Any, runner: Any) -> None:
+    async def main() -> None:
+        pool = RemotePoolClient(server.url, "nope", token=TOKEN)
+        with pytest.raises(PoolError, match=r"no worker named 'nope' is registered on this server \(registered: \['echo'\]\)"):
+            await pool.start()
+
+    runner.run(main())
+
+
+def test_remote_process_crash_is_forwarded_and_worker_replaced(server: Any, runner: Any) -> None:
+    async def main() -> None:
+        async with RemotePoolClient(server.url, "echo", 1, 1, token=TOKEN) as pool:
+            await pool.send(0, "who", None)
+            pid = (await pool.recv(timeout=10)).data[1]
+            os.kill(pid, signal.SIGKILL)
+            await pool.send(0, "lost", None)  # sent before the failure was received: discarded
+            with pytest.raises(WorkerCrashed, match="killed by SIGKILL.*replacement") as info:
+                await pool.recv(timeout=10)
+            assert info.value.details["restarted"] is True
+            await pool.send(0, "who", "again")
+            msg = await pool.recv(timeout=30)
+            assert msg.key == "who" and msg.data[2] == "again" and msg.data[1] != pid
+
+    runner.run(main())
+
+
+def _start_server_process(tmp_path: Path, kind: str = "echo") -> tuple[subprocess.Popen[bytes], str]:
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_remote_server.py"), str(port_file), TOKEN, kind])
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    return proc, f"ws://127.0.0.1:{port_file.read_text()}"
+
+
+def test_server_that_disappears_fails_every_worker_promptly(tmp_path: Path) -> None:
+    proc, url = _start_server_process(tmp_path)
+    grandchildren: list[int] = []
+
+    async def main() -> None:
+        pool = RemotePoolClient(url, "echo", 2, 1, token=TOKEN)
+        await pool.start()
+        try:
+            grandchildren.extend(pool.get_process_ids())
+            await pool.send(0, "sleep", 30)
+            await asyncio.sleep(0.2)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            proc.kill()
+            failures = []
+            for _ in range(2):
+                with pytest.raises(WorkerCrashed, match="connection to the remote pool server .* was lost") as info:
+                    await pool.recv(timeout=10)
+                failures.append(info.value)
+            assert loop.time() - start < 3.0
+            assert sorted(f.worker_id for f in failures) == [0, 1]
+            assert all(f.details["restarted"] is False for f in failures)
+            with pytest.raises(WorkerCrashed, match="is gone"):
+                await pool.send(0, "who", None)
+        finally:
+            await pool.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        proc.kill()
+        proc.wait(10)
+    # The server's pool processes noticed their parent died and exited by themselves.
+    assert not wait_gone(grandchildren, 10)
+
+
+def test_request_shutdown_stops_serve(tmp_path: Path) -> None:
+    proc, url = _start_server_process(tmp_path)
+
+    async def main() -> None:
+        client = RemotePoolClient(url, token=TOKEN)
+        await client.request_shutdown()
+        await client.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+        assert proc.wait(15) == 0
+    finally:
+        proc.kill()
