@@ -29,7 +29,7 @@ if __name__ == "__main__":  # `python -I` does not put the script's folder on sy
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _trace_actions import Chooser  # noqa: E402
-from _trace_graphs import (build_edge, build_graph, gen_graph_spec, gen_invalid_spec,  # noqa: E402
+from _trace_graphs import (build_edge, build_graph, capacity, gen_graph_spec, gen_invalid_spec,  # noqa: E402
                            node_of, run_until_blocked_is_safe, unconnected_input_ports)
 from _trace_norm import (ADDR_RE, LITERALS, TS_RE, IdMap, Mirror, canon_runs, ref_key)  # noqa: E402
 from _trace_observe import EventNormaliser, graph_summary, validation_summary  # noqa: E402
@@ -42,10 +42,16 @@ UNCONNECTED_RE = re.compile(r"Request cascade reached unconnected input port '(.
 class TraceRunner:
     """Drives one engine through one seed and records the normalised trace."""
 
-    def __init__(self, ns, seed: int, n_actions: int = DEFAULT_ACTIONS, spec=None, script=None):
+    def __init__(self, ns, seed: int, n_actions: int = DEFAULT_ACTIONS, spec=None, script=None,
+                 rng=None, observer=None, raw_events=False):
         self.ns = ns
         self.seed = seed
-        self.rng = random.Random(seed)
+        self.rng = rng if rng is not None else random.Random(seed)
+        # observer.before(runner, i, desc) / observer.after(runner, i, desc, rec): property tests
+        self.observer = observer
+        self.raw_events = raw_events
+        self.last_events = None  # the raw events of the last successful action
+        self.last_undone = None  # (action, events) of the last undo attempt
         self.spec = spec if spec is not None else gen_graph_spec(self.rng)
         self.invalid_spec = gen_invalid_spec(self.rng, self.spec) if spec is None else None
         self.rub_safe = run_until_blocked_is_safe(self.spec)
@@ -68,6 +74,8 @@ class TraceRunner:
             self.edges.setdefault(str(build_edge(ns, e)), e)
         self.net = None
         self.restore_groups = None
+        heads = [(e[2], e[3]) for e in {tuple(e) for e in self.spec["edges"]}]
+        self.has_fan_in = len(heads) != len(set(heads))
 
     # -- IDs and locations ---------------------------------------------------------------
     def resolve(self, ref):
@@ -120,6 +128,31 @@ class TraceRunner:
             return ("O", self.ids.ref(loc.epoch_id), loc.port_name)
         return ("?", k)
 
+    def fan_in_collision(self) -> bool:
+        """Whether the next step's phase 1 may deliver several packets to one input port.
+
+        Their arrival order is ⟂; it is visible in the events, but not when the step fails
+        (§11.4), so such a failing step ends the comparison.
+        """
+        by_port = {}
+        for s, e in self.edges.items():
+            if self.mirror.locs.get(("E", s)):
+                by_port.setdefault((e[2], e[3]), []).append(s)
+        for (n, p), sources in by_port.items():
+            if len(sources) > 1:
+                cap = capacity(dict(node_of(self.spec, n)["in"]).get(p))
+                if cap is None or len(self.mirror.locs.get(("I", n, p), [])) < cap:
+                    return True
+        return False
+
+    def real_lists(self) -> dict:
+        out = {}
+        for key in self.all_keys():
+            lst = [self.ids.ref(u) for u in self.net.get_packets_at_location(self.key_obj(key))]
+            if lst:
+                out[key] = lst
+        return out
+
     def epoch_has_packets(self, ref) -> bool:
         return any(self.mirror.locs.get(k) for k in self.epoch_keys(ref))
 
@@ -156,13 +189,20 @@ class TraceRunner:
             desc = self.script_in[i] if self.script_in is not None else chooser.choose()
             self.script.append(desc)
             rec = {"i": i, "a": desc}
+            if self.observer is not None:
+                self.observer.before(self, i, desc)
+            self.last_events = self.last_undone = None
             explained = self.execute(desc, rec)
             if self.stopped and self.stopped.startswith("desync"):
                 # the engines legitimately chose different packets: compare no further
                 self.trace.append({"i": i, "a": desc, "stop": self.stopped})
+                if self.observer is not None:
+                    self.observer.after(self, i, desc, rec)
                 break
             rec["dump"] = self.dump(explained)
             self.trace.append(rec)
+            if self.observer is not None:
+                self.observer.after(self, i, desc, rec)
             if self.stopped:
                 self.trace.append({"stop": self.stopped})
                 break
@@ -243,6 +283,7 @@ class TraceRunner:
                 return True
             action, events, groups, index = self.stack.pop()
             rec["undone"] = index
+            self.last_undone = (action, events)
             self.call(lambda: net.undo_action(action, events), rec)
             self.restore_groups = groups  # applied once the dump has reloaded the lists
             return False
@@ -253,8 +294,15 @@ class TraceRunner:
             ok, events = self.call(net.run_until_blocked, rec)
             self.stack.clear()
             if ok:
+                self.last_events = events
+                self.record_raw(events, rec)
                 rec["ev"] = self.norm.events(events, "step")
+                if self.has_fan_in and self.real_lists() != {k: v for k, v in self.mirror.locs.items() if v}:
+                    # a step failed silently inside (its events are lost) and fan-in may have
+                    # delivered several packets to one port in an engine-dependent order
+                    self.stopped = "desync: run_until_blocked swallowed a step in a fan-in graph"
             return False
+        collision = op in ("step", "step_direct") and self.fan_in_collision()
         ok, action = self.call(lambda: self.build_action(desc), rec)
         if not ok:
             return True
@@ -271,9 +319,13 @@ class TraceRunner:
         if not ok:
             if op in ("step", "step_direct") and rec.get("err", [""])[0] == "RequestUnconnectedPortError":
                 self.stack.clear()  # the failed step changed state without events (§11.4)
+                if collision:
+                    self.stopped = "desync: a failed step (no events) had a fan-in delivery"
                 return False
             return True
         kind = "step" if op in ("step", "step_direct") else op
+        self.last_events = events
+        self.record_raw(events, rec)
         normed = self.norm.events(events, kind)
         if op != "step_direct":
             rec["r"] = self.norm.response(resp)
@@ -283,6 +335,11 @@ class TraceRunner:
         self.stack.append((action, events, groups_before, rec["i"]))
         del self.stack[:-12]
         return True
+
+    def record_raw(self, events, rec) -> None:
+        """With ``raw_events``: the events in the engine's own order (for determinism checks)."""
+        if self.raw_events:
+            rec["raw"] = [self.ids.text(TS_RE.sub("ts=T", repr(ev))) for ev in events]
 
     def query(self, desc, rec):
         ns = self.ns
@@ -336,11 +393,7 @@ class TraceRunner:
                 info["state"] = str(ep.state)
                 if ref in self.dead_epochs:
                     self.dead_epochs.remove(ref)
-        real = {}
-        for key in self.all_keys():
-            lst = [self.ids.ref(u) for u in net.get_packets_at_location(self.key_obj(key))]
-            if lst:
-                real[key] = lst
+        real = self.real_lists()
         # packet_count_at must agree with the lists; check a seeded sample of locations
         keys = self.all_keys()
         for key in self.rng.sample(keys, min(4, len(keys))):
