@@ -43,7 +43,7 @@ class MainLoopExecutor:
         self.busy = 0
         self.helper = HelperThreadExecutor(core)
 
-    def has_capacity(self) -> bool:
+    def has_capacity(self, node: Any = None) -> bool:
         return True
 
     def available(self) -> float:
@@ -86,7 +86,7 @@ class HelperThreadExecutor:
         self.core = core
         self.busy = 0
 
-    def has_capacity(self) -> bool:
+    def has_capacity(self, node: Any = None) -> bool:
         return True
 
     def available(self) -> float:
@@ -125,8 +125,10 @@ class ThreadPoolExecutor:
     """A named pool of worker threads (``thread_pools={"io": {"size": 4}}``).
 
     Workers take attempts from one shared queue, so a free worker always picks the oldest
-    waiting attempt. The scheduler never gives a pool more attempts than it has workers
-    (``has_capacity``), so an attempt's timeout starts when it really starts. A worker
+    waiting attempt. To keep workers busy while the loop commits finished attempts, the pool
+    accepts up to ``size`` extra attempts waiting in its queue, but only for nodes without a
+    ``timeout``: an attempt with a timeout is only handed over when a worker is free, so its
+    wall-clock limit starts when it really starts. A worker
     stuck in an abandoned attempt (past its timeout) is retired and replaced at once, so the
     pool keeps its size; the stuck thread exits when the call finally returns.
     """
@@ -146,7 +148,9 @@ class ThreadPoolExecutor:
         self._lock = threading.Lock()
 
     # -- capacity ---------------------------------------------------------------------
-    def has_capacity(self) -> bool:
+    def has_capacity(self, node: Any = None) -> bool:
+        if node is not None and node.timeout is None:
+            return self.busy < 2 * self.size
         return self.busy < self.size
 
     def available(self) -> float:

@@ -94,7 +94,7 @@ class ProcessPoolExecutor:
         self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
         self._signature: Any = None
 
-    def has_capacity(self) -> bool:
+    def has_capacity(self, node: Any = None) -> bool:
         return self.busy < self.size
 
     def available(self) -> float:

@@ -471,11 +471,13 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         executors = node.executors
         if len(executors) == 1:
             executor = executors[0]
-            return executor if executor.has_capacity() else None
-        best, best_free = None, 0.0
+            return executor if executor.has_capacity(node) else None
+        best, best_free = None, None
         for executor in executors:  # "least busy": the pool with most free workers
+            if not executor.has_capacity(node):
+                continue
             free = executor.available()
-            if free > best_free:
+            if best_free is None or free > best_free:
                 best, best_free = executor, free
         return best
 
