@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 from netrun._util.aio import thread_loop
 from netrun.errors import NodeLifecycleError
+from netrun.net._records import NOT_STARTED
 
 __all__ = ["MainLoopExecutor", "ThreadPoolExecutor", "HelperThreadExecutor"]
 
@@ -36,6 +37,7 @@ class MainLoopExecutor:
     name = "main"
     kind = "main"
     in_process = True
+    starts_epochs = False
     size: Optional[int] = None
 
     def __init__(self, core: Any) -> None:
@@ -80,6 +82,7 @@ class HelperThreadExecutor:
     name = "main"
     kind = "thread"
     in_process = True
+    starts_epochs = False
     size: Optional[int] = None
 
     def __init__(self, core: Any) -> None:
@@ -135,6 +138,7 @@ class ThreadPoolExecutor:
 
     kind = "thread"
     in_process = True
+    starts_epochs = True  # a worker starts the epoch in the engine when it takes it
 
     def __init__(self, core: Any, name: str, size: int) -> None:
         self.core = core
@@ -254,6 +258,22 @@ class ThreadPoolExecutor:
                 self._do_broadcast(worker, *item[1:])
                 continue
             run, ctx = item
+            if run.ctx is not ctx:  # abandoned (timed out) while waiting in the queue
+                del item, run, ctx
+                continue
+            if not run.in_engine:
+                # queued attempts not taken yet when a pause is requested stay startable
+                if core.pause_requested:
+                    core.post_done(run, ctx, NOT_STARTED)
+                    del item, run, ctx
+                    continue
+                try:
+                    core.engine.start_epoch(run.id)
+                except Exception as error:
+                    core.post_done(run, ctx, error)
+                    del item, run, ctx
+                    continue
+                run.in_engine = True
             run.worker = worker
             node = run.node
             exc: Optional[BaseException] = None

@@ -30,6 +30,7 @@ from netrun.errors import (
     UnsentOutputSalvoError,
 )
 from netrun.net._current import current_attempt
+from netrun.net._records import NOT_STARTED
 from netrun.net.context import AsyncNodeExecutionContext, NodeExecutionContext, NodeFailureContext
 from netrun.net.dlq import DeadLetterEntry
 from netrun.net.epoch_log import EpochLog, EpochOutcome
@@ -50,7 +51,9 @@ class LifecycleMixin:
         self.running += 1
         run.executor = executor
         run.started = time.monotonic()
-        self.engine.start_epoch(run.id)
+        if not executor.starts_epochs:  # thread pools start it when a worker takes it
+            self.engine.start_epoch(run.id)
+            run.in_engine = True
         if node.timeout is not None:
             run.deadline = self.loop.time() + node.timeout
         if self.epoch_start_callbacks or node.start_callbacks:
@@ -132,6 +135,9 @@ class LifecycleMixin:
             run.timer = None
         run.task = None
         self.executor_release(run)
+        if exc is NOT_STARTED:
+            self._requeue(run)
+            return
         if payload is not None:
             exc = self.apply_worker_result(run, ctx, payload, exc)
         with self.engine.lock:
@@ -149,6 +155,22 @@ class LifecycleMixin:
             self._epoch_ended(run, EpochOutcome.CANCELLED, exc)
             return
         self._failing(run, ctx, exc)
+
+    def _requeue(self, run: Any) -> None:
+        """Put back an epoch a worker did not start (the net is pausing), in creation order."""
+        node = run.node
+        node.running -= 1
+        self.running -= 1
+        run.started = 0.0
+        run.deadline = None
+        ready = node.ready
+        ready.appendleft(run)
+        if len(ready) > 1 and ready[0].seq > ready[1].seq:
+            ordered = sorted(ready, key=lambda r: r.seq)
+            ready.clear()
+            ready.extend(ordered)
+        self.ready_nodes[node.name] = None
+        self.wake()
 
     def _failing(self, run: Any, ctx: Any, exc: BaseException) -> None:
         if self.on_error != "continue" and not self._may_retry(run, ctx, exc):

@@ -78,6 +78,7 @@ class ProcessPoolExecutor:
 
     kind = "process"
     in_process = False
+    starts_epochs = False
 
     def __init__(self, core: Any, name: str, size: int, spec: dict) -> None:
         self.core = core

@@ -7,6 +7,7 @@ checkpoint serialises.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from typing import Any, Callable, Optional
 
@@ -14,7 +15,16 @@ from netrun._util.callables import is_async_callable
 from netrun.net.options import NodeConfig
 from netrun.net.packets import PacketRef
 
-__all__ = ["NodeRuntime", "EpochRun"]
+__all__ = ["NodeRuntime", "EpochRun", "NOT_STARTED"]
+
+_sequence = itertools.count()
+
+
+class _NotStarted(Exception):
+    """Outcome of a queued attempt a worker did not start because the net is pausing."""
+
+
+NOT_STARTED = _NotStarted()
 
 
 class NodeRuntime:
@@ -83,7 +93,7 @@ class EpochRun:
     __slots__ = (
         "id", "node", "pairs", "condition", "created", "started", "deadline", "attempt",
         "retry_timestamps", "retry_exceptions", "ctx", "timer", "executor", "worker", "done",
-        "_port_of", "task", "abandoned", "log_record",
+        "_port_of", "task", "abandoned", "log_record", "in_engine", "seq",
     )
 
     def __init__(self, epoch_id: str, node: NodeRuntime, pairs: list[tuple[str, str]],
@@ -107,6 +117,8 @@ class EpochRun:
         self.task: Any = None
         self.abandoned: Any = None
         self.log_record: Any = None
+        self.in_engine = False  # started in the engine (Running)
+        self.seq = next(_sequence)  # creation order, to put back not-started epochs in order
 
     def port_of(self, packet_id: str) -> Optional[str]:
         """The input port a packet of this epoch's salvo arrived on (``None``: not an input)."""
