@@ -22,6 +22,7 @@ import cloudpickle
 from distributed import KilledWorker, WorkerPlugin
 
 from netrun._util.aio import thread_loop
+from netrun.execution._runtime import pickle_function
 from netrun.execution.errors import ExecutionError, FunctionNotPicklable, JobCancelled
 from netrun.execution.protocol import JobResult, SubmittedJobInfo, utc_now
 from netrun.execution.worker import _exception_value, resolve_import_path
@@ -107,9 +108,9 @@ class DaskPoolRuntime:
         self.worker_jobs = [{} for _ in range(self.num_workers)]
 
     async def send_function(self, worker_ids: list[WorkerId], func_key: str, func: Callable[..., Any],
-                            timeout: float) -> None:
+                            timeout: float, by_value: bool = False) -> None:
         try:
-            blob = cloudpickle.dumps(func)
+            blob = pickle_function(func, by_value)
         except Exception as exc:
             raise FunctionNotPicklable(
                 f"function {func_key!r} cannot be sent to Dask pool {self.pool_id!r}: it cannot be pickled "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,19 @@ from netrun.rpc.base import MessageNotSerializable
 
 _log = logging.getLogger("netrun.execution")
 _msg_ids = itertools.count(1)
+
+
+def pickle_function(func: Callable[..., Any], by_value: bool) -> bytes:
+    """cloudpickle ``func``; ``by_value`` also carries its module's code (for workers that
+    cannot import that module, e.g. a remote server without the caller's project)."""
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    if not by_value or module is None or module.__name__ == "__main__":
+        return cloudpickle.dumps(func)
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        return cloudpickle.dumps(func)
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
 
 
 class Job:
@@ -97,7 +111,7 @@ class MessagePoolRuntime:
         self.worker_jobs: list[dict[int, Job]] = []
         self.dead: set[WorkerId] = set()
         self.functions: dict[str, Any] = {}  # key -> function object or cloudpickled bytes
-        self.fn_waiters: dict[tuple[WorkerId, str], list[asyncio.Future[None]]] = {}
+        self.fn_waiters: dict[int, tuple[WorkerId, str, asyncio.Future[None]]] = {}
         self.receiver: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[Any]] = set()
         self.on_worker_message = on_worker_message
@@ -110,11 +124,11 @@ class MessagePoolRuntime:
         self.receiver = asyncio.get_running_loop().create_task(self._receive())
 
     # -- functions ------------------------------------------------------------------------
-    def pack_function(self, func_key: str, func: Callable[..., Any]) -> Any:
+    def pack_function(self, func_key: str, func: Callable[..., Any], by_value: bool = False) -> Any:
         if not self.packed:
             return func
         try:
-            return cloudpickle.dumps(func)
+            return pickle_function(func, by_value)
         except Exception as exc:
             raise FunctionNotPicklable(
                 f"function {func_key!r} ({callable_name(func)}) cannot be sent to pool {self.pool_id!r}: it cannot be "
@@ -122,33 +136,45 @@ class MessagePoolRuntime:
             ) from exc
 
     async def send_function(self, worker_ids: list[WorkerId], func_key: str, func: Callable[..., Any],
-                            timeout: float) -> None:
-        payload = self.pack_function(func_key, func)
+                            timeout: float, by_value: bool = False) -> None:
+        payload = self.pack_function(func_key, func, by_value)
         self.functions[func_key] = payload
         loop = asyncio.get_running_loop()
         waiters = []
+        msg_ids = []
         for wid in worker_ids:
             fut = loop.create_future()
-            self.fn_waiters.setdefault((wid, func_key), []).append(fut)
+            msg_id = next(_msg_ids)
+            self.fn_waiters[msg_id] = (wid, func_key, fut)
             waiters.append(fut)
-            self.pool.send_nowait(wid, KEY_SEND_FUNCTION, (next(_msg_ids), func_key, payload))
+            msg_ids.append(msg_id)
+            self.pool.send_nowait(wid, KEY_SEND_FUNCTION, (msg_id, func_key, payload))
         try:
             await asyncio.wait_for(asyncio.gather(*waiters), timeout)
         except asyncio.TimeoutError:
             raise ExecutionError(
                 f"pool {self.pool_id!r}: workers did not confirm function {func_key!r} within {timeout} s"
             ) from None
+        finally:
+            for msg_id in msg_ids:
+                entry = self.fn_waiters.pop(msg_id, None)
+                if entry is not None and entry[2].done() and not entry[2].cancelled():
+                    entry[2].exception()  # retrieved: the first error is the one raised
 
     def _function_ack(self, worker_id: WorkerId, data: tuple[Any, ...]) -> None:
-        _msg_id, func_key, error = data
-        for fut in self.fn_waiters.pop((worker_id, func_key), []):
+        msg_id, func_key, error = data
+        entry = self.fn_waiters.pop(msg_id, None)
+        for fut in ([entry[2]] if entry is not None else []):
             if fut.done():
                 continue
             if error is None:
                 fut.set_result(None)
             else:
+                hint = ""
+                if "No module named" in error or "Can't get attribute" in error:
+                    hint = "; the worker cannot import the function's module: install it there or send with by_value=True"
                 fut.set_exception(ExecutionError(
-                    f"worker {worker_id} of pool {self.pool_id!r} could not load function {func_key!r}: {error}"
+                    f"worker {worker_id} of pool {self.pool_id!r} could not load function {func_key!r}: {error}{hint}"
                 ))
 
     # -- jobs -----------------------------------------------------------------------------
@@ -226,7 +252,9 @@ class MessagePoolRuntime:
                     else:
                         _log.warning("pool %r worker %d sent %r, which nobody listens to", self.pool_id,
                                      msg.worker_id, key)
-        except (PoolNotStarted, asyncio.CancelledError):
+        except PoolNotStarted:
+            return  # the pool was closed
+        except asyncio.CancelledError:
             raise
         except Exception as exc:  # never leave callers waiting on a dead receive loop
             _log.exception("the receive loop of pool %r failed", self.pool_id)
@@ -304,17 +332,19 @@ class MessagePoolRuntime:
             for job in not_started:
                 self._fail(job, WorkerCrashed(worker_id, dict(details, message=(
                     f"{job.describe()} could not run: the worker {_failure_text(details)} and was not replaced"))))
-            for (wid, _key), waiters in list(self.fn_waiters.items()):
+            for msg_id, (wid, _key, fut) in list(self.fn_waiters.items()):
                 if wid == worker_id:
-                    for fut in self.fn_waiters.pop((wid, _key)):
-                        if not fut.done():
-                            fut.set_exception(WorkerCrashed(worker_id, details))
+                    del self.fn_waiters[msg_id]
+                    if not fut.done():
+                        fut.set_exception(WorkerCrashed(worker_id, details))
             return
         # The replacement needs the functions first, then the jobs it never started.
-        # Sent synchronously, so nothing submitted meanwhile can overtake them.
+        # Sent synchronously, so nothing submitted meanwhile can overtake them; a function
+        # whose confirmation is awaited is re-sent under the same message id.
         send = self.pool.send_nowait
+        waiting = {key: msg_id for msg_id, (wid, key, _f) in self.fn_waiters.items() if wid == worker_id}
         for func_key, payload in self.functions.items():
-            send(worker_id, KEY_SEND_FUNCTION, (next(_msg_ids), func_key, payload))
+            send(worker_id, KEY_SEND_FUNCTION, (waiting.get(func_key) or next(_msg_ids), func_key, payload))
         for job in not_started:
             send(worker_id, KEY_RUN, job.message)
 

@@ -32,12 +32,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Union
 
+from netrun.errors import NetrunRuntimeError
 from netrun.execution._runtime import MessagePoolRuntime
 from netrun.execution.errors import ExecutionError, ExecutionManagerNotStarted, UnknownPool
 from netrun.execution.protocol import JobResult, RunAllocationMethod, SubmittedJobInfo
 from netrun.execution.worker import async_execution_worker, execution_worker
 from netrun.pool.aio import SingleWorkerPool
-from netrun.pool.base import PoolError, PoolInitMode, WorkerId, WorkerMessage
+from netrun.pool.base import PoolInitMode, WorkerId, WorkerMessage
 from netrun.pool.dask import DaskPool
 from netrun.pool.multiprocess import MultiprocessPool
 from netrun.pool.remote import RemotePoolClient
@@ -149,7 +150,7 @@ class ExecutionManager:
         if errors:
             await self.close(drain=False)
             pool_id, error = errors[0]
-            if isinstance(error, (PoolError, ExecutionError)):
+            if isinstance(error, (NetrunRuntimeError, ImportError)):
                 raise error
             raise ExecutionError(f"pool {pool_id!r} failed to start: {type(error).__name__}: {error}") from error
 
@@ -263,22 +264,26 @@ class ExecutionManager:
 
     # -- functions ------------------------------------------------------------------------
     async def send_function(self, pool_id: str, worker_id: WorkerId, func_key: str,
-                            func: Callable[..., Any], timeout: float | None = None) -> None:
+                            func: Callable[..., Any], timeout: float | None = None, *, by_value: bool = False) -> None:
         """Register ``func`` under ``func_key`` on one worker (all workers for Dask pools)."""
         rt = self._running(pool_id, "send a function")
         self._check_worker(rt, pool_id, worker_id)
-        await rt.send_function([worker_id], func_key, func, timeout or self._function_timeout)
+        await rt.send_function([worker_id], func_key, func, timeout or self._function_timeout, by_value)
 
     async def send_function_to_pool(self, pool_id: str, func_key: str, func: Callable[..., Any],
-                                    timeout: float | None = None) -> None:
+                                    timeout: float | None = None, *, by_value: bool = False) -> None:
         """Register ``func`` under ``func_key`` on every worker of the pool, once.
 
-        Workers that are replaced later receive it again automatically.
+        Workers that are replaced later receive it again automatically. Process, remote
+        and Dask workers get it through cloudpickle, which refers to functions of importable
+        modules by name; ``by_value=True`` ships the code of ``func``'s module too, for
+        workers that cannot import it (a remote server without this project installed).
+        Waits at most ``timeout`` seconds for every worker to confirm.
         """
         rt = self._running(pool_id, "send a function")
         if not callable(func):
             raise TypeError(f"send_function_to_pool({pool_id!r}, {func_key!r}, ...): {func!r} is not callable")
-        await rt.send_function(self.live_worker_ids(pool_id), func_key, func, timeout or self._function_timeout)
+        await rt.send_function(self.live_worker_ids(pool_id), func_key, func, timeout or self._function_timeout, by_value)
 
     # -- running --------------------------------------------------------------------------
     async def run(

@@ -252,6 +252,28 @@ async def async_execution_worker(
             task.cancel()
 
 
+class _JobChannel:
+    """The channel a ``send_channel=True`` job gets on the event-loop pool.
+
+    ``send`` works from sync and async code alike (it sends at once and returns a finished
+    awaitable), so the same function can use ``channel.send(...)`` on every pool kind.
+    """
+
+    __slots__ = ("_channel",)
+
+    def __init__(self, channel: Any) -> None:
+        self._channel = channel
+
+    def send(self, key: str, data: Any) -> asyncio.Future[None]:
+        self._channel.send_nowait(key, data)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def recv(self, timeout: float | None = None) -> tuple[str, Any]:
+        return await self._channel.recv(timeout)
+
+
 async def _run_async_job(
     channel: Any,
     funcs: _Functions,
@@ -272,7 +294,7 @@ async def _run_async_job(
         func = funcs.get(func_key)
         args, kwargs = payload
         if send_channel:
-            args = (channel, *args)
+            args = (_JobChannel(channel), *args)
         if capture_prints:
             with capture_output() as capture:
                 try:

@@ -29,6 +29,7 @@ from netrun.pool.base import (
     WorkerMessage,
 )
 from netrun.rpc._mailbox import LoopMailbox
+from netrun.rpc.base import ChannelClosed
 
 RUNNING, FAILED, DEAD = "running", "failed", "dead"
 
@@ -167,15 +168,26 @@ class PoolCore:
 
     async def recv(self, timeout: float | None) -> WorkerMessage:
         self.check_running("recv")
-        return self._message(await self.inbox.get(timeout), True)
+        try:
+            item = await self.inbox.get(timeout)
+        except ChannelClosed:
+            raise PoolNotStarted(f"the {self.kind} was closed while waiting in recv()") from None
+        return self._message(item, True)
 
     async def recv_batch(self, timeout: float | None) -> list[WorkerMessage]:
         self.check_running("recv")
-        return [self._message(item, False) for item in await self.inbox.get_batch(timeout)]
+        try:
+            items = await self.inbox.get_batch(timeout)
+        except ChannelClosed:
+            raise PoolNotStarted(f"the {self.kind} was closed while waiting in recv()") from None
+        return [self._message(item, False) for item in items]
 
     def try_recv(self) -> WorkerMessage | None:
         self.check_running("recv")
-        item = self.inbox.try_get()
+        try:
+            item = self.inbox.try_get()
+        except ChannelClosed:
+            raise PoolNotStarted(f"the {self.kind} was closed") from None
         return None if item is None else self._message(item, True)
 
 
