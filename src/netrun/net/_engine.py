@@ -213,37 +213,19 @@ class Engine:
                 )
 
     def _parse_step_events(self, events: list) -> list[NewEpoch]:
+        # Only EpochCreated events are read; each new epoch's node and salvo come from one
+        # get_epoch() snapshot, which is cheaper than decoding every PacketMoved event.
         created: list[NewEpoch] = []
-        current: Optional[NewEpoch] = None
-        pending_condition: Optional[str] = None
+        get_epoch = self.sim.get_epoch
         for ev in events:
-            kind = ev.kind
-            if kind == "PacketMoved":
-                if current is None:
-                    continue  # edge -> input port moves before any epoch: nothing to index
-                to = ev.to_location
-                if to.kind != "Node":
-                    continue
-                frm = ev.from_location
-                current.pairs.append((frm.port_name, ev.packet_id))
-                if current.node is None:
-                    current.node = frm.node_name
-            elif kind == "InputSalvoTriggered":
-                pending_condition = ev.salvo_condition
-            elif kind == "EpochCreated":
-                current = NewEpoch(ev.epoch_id)
-                current.condition = pending_condition
-                pending_condition = None
-                created.append(current)
-            elif kind == "RequestEpochCreated":
-                for epoch in reversed(created):
-                    if epoch.id == ev.epoch_id:
-                        epoch.node = ev.node_name
-                        epoch.condition = "__request__"
-                        break
-        for epoch in created:
-            if epoch.node is None:  # an epoch whose salvo took no packets
-                epoch.node = self.sim.get_epoch(epoch.id).node_name
+            if ev.kind == "EpochCreated":
+                new = NewEpoch(ev.epoch_id)
+                epoch = get_epoch(new.id)
+                new.node = epoch.node_name
+                salvo = epoch.in_salvo
+                new.condition = salvo.salvo_condition
+                new.pairs = salvo.packets
+                created.append(new)
         return created
 
     # -- queries ----------------------------------------------------------------------
