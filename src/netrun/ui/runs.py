@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import warnings
 from typing import Any, Callable, Optional
 
 from netrun.config import NetConfig
@@ -96,13 +97,19 @@ class EditorRun:
             self.monitor.set_status(None)
             self._runner = self.net.start(threaded=True)
 
-    async def stop(self) -> None:
-        """Stop the net (running epochs finish) and the monitor."""
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop the net (running epochs finish) and the monitor. A net whose epochs do not
+        finish within ``timeout`` seconds is left to finish on its own thread; the editor
+        moves on (the warning names the run)."""
         self._stopped = True
         if self._watch is not None:
             self._watch.cancel()
         if self.net is not None:
-            await asyncio.to_thread(self.net.stop)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self.net.stop), timeout)
+            except asyncio.TimeoutError:
+                warnings.warn(f"{self.label}: running epochs did not finish within {timeout:g} s of Stop; "
+                              "they keep running in the background", RuntimeWarning, stacklevel=2)
         if self.monitor is not None:
             self.monitor.set_status("stopped")
             await self.monitor.stop()

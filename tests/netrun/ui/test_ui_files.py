@@ -215,3 +215,11 @@ def test_initial_file_is_reported_relative_to_the_root(project):
     app = create_app(project, initial_file=str(Path(project) / "pipeline.netrun.toml"))
     with TestClient(app, base_url="http://127.0.0.1") as c:
         assert c.get("/api/info").json()["initial_file"] == "pipeline.netrun.toml"
+
+
+def test_a_cross_site_form_post_is_not_taken_as_json(client, project):
+    before = (project / "pipeline.netrun.toml").read_text()
+    body = json.dumps({"path": "pipeline.netrun.toml", "data": {"graph": {"nodes": []}}})
+    response = client.post("/api/file/save", content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 422
+    assert (project / "pipeline.netrun.toml").read_text() == before
