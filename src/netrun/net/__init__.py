@@ -3,6 +3,29 @@ port types and pools.
 
 ``from netrun.net import Net, NetState`` is the original implementation's module path; the
 engine's types are importable from here too (as they were).
+
+Coming from the published netrun 0.5.0 runtime (``Net(NetConfig)``), the same operations on
+a ``Net(graph)``:
+
+==========================================  ==============================================
+0.5.0                                       here
+==========================================  ==============================================
+``net.inject_data(node, port, values)``     ``net.inject_data(node, port, values)``
+``await net.run_until_blocked()``           ``net.start()`` / ``await net.async_start()``
+                                            (also ``net.run_until_blocked()``)
+``net.run_until_blocked_sync()``            ``net.start()`` (one loop for the net's life)
+``await net.run_step()``                    ``net.run_step()`` / ``await net.async_run_step()``
+``await net.start_background()``            ``net.start(threaded=True)``
+``net.pause()`` / ``await wait_until_...``  ``net.pause()``, ``net.wait_until_blocked()``
+``flush_output_queue("node::port")``        same (queues for unconnected output ports)
+``flush_all_output_queues()``               same
+``await get_output(...)``, ``try_get_...``  ``get_output(..., timeout=)`` (blocking),
+                                            ``await async_get_output(...)``, ``try_get_output``
+``on_epoch_start(cb, node=)`` / ``..end``   same (sync or async; returns a remover)
+``run_on_init`` source node                 ``net.inject_source_epoch("Source")``
+``NodeExecutionConfig`` fields              ``net.set_node_config(node, ...)``
+``net.dead_letter_queue`` (list of dicts)   ``net.dead_letter_queue.get_all()`` (entries)
+==========================================  ==============================================
 """
 
 from netrun_sim import *  # noqa: F401,F403  (the original netrun.net re-exported the engine types)

@@ -130,11 +130,14 @@ class Engine:
             self._act("LoadPacketIntoOutputPort",
                       NetAction.load_packet_into_output_port(packet_id, port_name), packet_id, port_name)
 
-    def send_output_salvo(self, epoch_id: str, condition: str) -> list[tuple[str, str]]:
-        """Send an output salvo; returns the orphaned packets as ``(packet_id, port)``."""
+    def send_output_salvo(self, epoch_id: str, condition: str, may_orphan: bool = True) -> list[tuple[str, str]]:
+        """Send an output salvo; returns the orphaned packets as ``(packet_id, port)``
+        (not looked for when ``may_orphan`` is false: the node has no unconnected port)."""
         with self.lock:
             _, events = self._act("SendOutputSalvo", NetAction.send_output_salvo(epoch_id, condition),
                                   epoch_id, condition)
+        if not may_orphan:
+            return []
         orphans = []
         for ev in events:
             if ev.kind == "PacketOrphaned":

@@ -84,8 +84,7 @@ class LifecycleMixin:
     # ------------------------------------------------------------------ calling node code
     def _target(self, run: Any) -> PrintTarget:
         node = run.node
-        return PrintTarget(node.log, run.id, node.echo, None, self.logs, node.capture,
-                           self.engine.packet_location)
+        return PrintTarget(node.log, run.id, node.echo, None, self.logs, node.capture, self.locate)
 
     def call_sync(self, run: Any, ctx: Any) -> Optional[BaseException]:
         """Call a sync exec function; returns its exception (or ``None``)."""
@@ -140,8 +139,7 @@ class LifecycleMixin:
             return
         if payload is not None:
             exc = self.apply_worker_result(run, ctx, payload, exc)
-        with self.engine.lock:
-            ctx._close()
+        ctx._closed = True  # the attempt returned: later use of ctx is an error
         if exc is None:
             try:
                 self._commit_and_finish(run, ctx)

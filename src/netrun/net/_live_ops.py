@@ -27,6 +27,7 @@ from netrun.storage.values import StoredValue
 
 __all__ = ["LiveOpsMixin"]
 
+_MISSING = object()
 _CREATE = DeferredActionType.CREATE_PACKET
 _CREATE_FUNC = DeferredActionType.CREATE_PACKET_FROM_FUNC
 _CONSUME = DeferredActionType.CONSUME_PACKET
@@ -101,18 +102,17 @@ class LiveOpsMixin:
         engine = self.engine
         with engine.lock:
             ctx._check_open()
-            orphans = engine.send_output_salvo(ctx.epoch_id, condition)
+            orphans = engine.send_output_salvo(ctx.epoch_id, condition, ctx._node.may_orphan)
         if orphans:
             self.route_orphans(ctx.node_name, ctx.epoch_id, orphans)
 
     def ctx_output_value(self, ctx: Any, pid: str) -> tuple[bool, Any]:
-        store = self.store
-        if not store.has_value(pid):
+        entry = self.store._active.get(pid, _MISSING)
+        if entry is _MISSING:
             return False, None
-        entry = store.peek_entry(pid)
-        if store.is_value_func_entry(entry):
-            return False, None
-        return True, entry.value if type(entry) is StoredValue else entry
+        if type(entry) is StoredValue:
+            return (False, None) if entry.is_value_func else (True, entry.value)
+        return True, entry
 
     # ------------------------------------------------------------------ output queues
     def route_orphans(self, node_name: str, epoch_id: str, orphans: list[tuple[str, str]]) -> None:
@@ -158,7 +158,8 @@ class LiveOpsMixin:
                 elif kind is _LOAD:
                     engine.load_output_port(_real_id(action.packet), action.port_name)
                 else:
-                    orphans.extend(engine.send_output_salvo(run.id, action.salvo_condition_name))
+                    orphans.extend(engine.send_output_salvo(run.id, action.salvo_condition_name,
+                                                            run.node.may_orphan))
             if finish:
                 engine.finish_epoch(run.id)
         except Exception as error:

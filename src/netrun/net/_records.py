@@ -34,7 +34,8 @@ class NodeRuntime:
         "name", "in_ports", "out_ports", "out_conditions", "exec_func", "start_func", "stop_func",
         "failed_func", "exec_async", "config", "executors", "in_types", "out_types", "capture",
         "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
-        "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log",
+        "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
+        "enabled",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -65,6 +66,8 @@ class NodeRuntime:
         self.end_callbacks: list[Callable[..., Any]] = []
         self.started_funcs = False
         self.log: Any = None
+        self.may_orphan = True  # has an output port without an edge
+        self.enabled = True  # a disabled node keeps its startable epochs (config front door)
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func

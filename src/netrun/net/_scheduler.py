@@ -57,6 +57,7 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.engine = Engine(graph)
         self.engine.history = history
         self.info = self.engine.info
+        self.locate = self.engine.packet_location
         # a weak reference: workers and finalizers hold the scheduler, not the Net
         self._net_ref = weakref.ref(net) if net is not None else (lambda: None)
         self.store = store
@@ -74,8 +75,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                               self.info.out_conditions[name])
             for name in self.info.node_names
         }
+        connected = self.info.connected_outputs
         for node in self.nodes.values():
             node.log = logs.get_log(node.name)
+            node.may_orphan = any((node.name, p) not in connected for p in node.out_ports)
         types.add_listener(self._refresh_types)
         self.main = MainLoopExecutor(self)
         self.executors: dict[str, Any] = {"main": self.main}
@@ -432,6 +435,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         loop = self.loop
         for name in list(self.ready_nodes):
             node = self.nodes[name]
+            if not node.enabled:
+                continue
             ready = node.ready
             limit = budget.get(name, 0) if budget is not None else -1
             while ready and limit != 0:

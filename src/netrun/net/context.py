@@ -184,7 +184,8 @@ class NodeExecutionContext:
     def create_packet(self, value: Any) -> Any:
         """A new packet inside this epoch holding ``value`` (a ``DeferredPacket`` when
         actions are deferred)."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         if self._queue is not None:
             return self._queue.create_packet(value)
         return self._backend.ctx_create(self, value, None)
@@ -192,7 +193,8 @@ class NodeExecutionContext:
     def create_packet_from_value_func(self, func: Callable[[], Any]) -> Any:
         """A new packet whose value is computed by ``func()`` (sync or async) when consumed.
         ``func`` must be pure: it may run more than once (retries)."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         if not callable(func):
             raise TypeError(
                 f"create_packet_from_value_func needs a callable, got {type(func).__name__} "
@@ -205,7 +207,8 @@ class NodeExecutionContext:
     def consume_packet(self, packet: Any) -> Any:
         """Take an input packet's value (calling its value function); checks the input port
         type. The consumption reaches the engine now, or at commit when deferred."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         if isinstance(packet, DeferredPacket):
             return self._consume_own_deferred(packet, None)
         pid = packet_id_of(packet)
@@ -238,7 +241,8 @@ class NodeExecutionContext:
     async def async_consume_packet(self, packet: Any) -> Any:
         """``consume_packet`` awaiting an async value function (original implementation's
         name; in an async node ``await ctx.consume_packet(p)`` does the same)."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         if isinstance(packet, DeferredPacket):
             value = None
             if packet.value_func is not None:
@@ -263,7 +267,8 @@ class NodeExecutionContext:
 
     def load_output_port(self, port_name: str, packet: Any) -> None:
         """Load a packet created in this epoch into an output port (checks the port type)."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         self._check_output(port_name, packet)
         if self._queue is not None:
             self._queue.load_output_port(port_name, packet)
@@ -277,7 +282,8 @@ class NodeExecutionContext:
 
     def send_output_salvo(self, salvo_condition_name: str) -> None:
         """Send the loaded output packets through the named output salvo condition."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         self._check_condition(salvo_condition_name)
         if self._queue is not None:
             self._queue.send_output_salvo(salvo_condition_name)
@@ -287,7 +293,8 @@ class NodeExecutionContext:
     def cancel_epoch(self) -> None:
         """Stop this epoch: raises :class:`~netrun.errors.EpochCancelled`; the runtime cancels
         the epoch in the engine (its packets are destroyed; no retry, no DLQ)."""
-        self._check_open()
+        if self._closed is not None:
+            self._check_open()
         raise EpochCancelled(self.node_name, self.epoch_id)
 
     def __repr__(self) -> str:

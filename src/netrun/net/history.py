@@ -218,10 +218,16 @@ class EventHistory:
 
     def record_engine_action(self, name: str, data: Any, events: Optional[list]) -> None:
         """Record one engine action and its events (used by the runtime; cheap)."""
+        entries = 1 + (len(events) if events else 0)
         with self._lock:
             seq = self._seq
-            self._seq = seq + 1 + (len(events) if events else 0)
-            self._add((seq, time.time(), "action", name, data, events, None), 1 + (len(events) if events else 0))
+            self._seq = seq + entries
+            record = (seq, time.time(), "action", name, data, events, None)
+            if self._max is None and self._file is None:
+                self._memory.append(record)
+                self._memory_entries += entries
+            else:
+                self._add(record, entries)
 
     def record_action(self, action_type: str, data: Optional[Dict[str, Any]] = None) -> str:
         """Record an action by hand; it becomes the current action for later events."""
