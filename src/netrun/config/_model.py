@@ -97,118 +97,132 @@ VarResolvableModel = ConfigModel
 EnvVarResolvableModel = ConfigModel
 
 
-def _field_target(model: BaseModel, name: str) -> Any:
-    info = type(model).model_fields[name]
-    for meta in info.metadata:
-        if isinstance(meta, VarTarget):
-            return meta.type
-    return Any
+_PRIMITIVES = (str, int, float, bool, type(None))
+_CLASS_INFO: dict[type, tuple[frozenset[str], dict[str, Any]]] = {}
 
 
-def _resolve_ref(
-    ref: VarRef,
-    target: Any,
-    path: tuple[Any, ...],
-    *,
-    env: bool,
-    environ: Mapping[str, str] | None,
-    variables: Mapping[str, Any] | None,
-) -> Any:
-    try:
-        if env:
-            raw = ref.resolve_env(environ)
-            what = f"environment variable {ref.env!r}"
-        else:
-            raw = ref.resolve_var(variables or {})
-            what = f"node variable {ref.var!r}"
-        if raw is None:
-            return None
-        return cast_to_field_type(raw, target, what=what)
-    except ConfigError as exc:
-        raise exc.with_location(path=path)
+def _class_info(cls: type) -> tuple[frozenset[str], dict[str, Any]]:
+    """Per model class: fields skipped by ``$var`` resolution, and each field's target type."""
+    info = _CLASS_INFO.get(cls)
+    if info is None:
+        targets: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():  # type: ignore[attr-defined]
+            targets[name] = next((m.type for m in field.metadata if isinstance(m, VarTarget)), Any)
+        info = (frozenset(cls._var_scope_boundary | cls._no_var_refs), targets)  # type: ignore[attr-defined]
+        _CLASS_INFO[cls] = info
+    return info
 
 
-def _resolve_value(
-    value: Any,
-    target: Any,
-    path: tuple[Any, ...],
-    *,
-    env: bool,
-    environ: Mapping[str, str] | None,
-    variables: Mapping[str, Any] | None,
-) -> Any:
-    if isinstance(value, VarRef):
-        if value.is_env == env:
-            return _resolve_ref(value, target, path, env=env, environ=environ, variables=variables)
-        return value
-    if isinstance(value, ConfigModel):
-        return _resolve(value, path, env=env, environ=environ, variables=variables)
-    if isinstance(value, BaseModel) and hasattr(value, "resolve_refs"):
+class _Resolver:
+    """One pass replacing ``$env`` (``env=True``) or ``$var`` references by values.
+
+    Returns the very same objects where nothing changed, so a pass over a config without
+    references copies nothing. The key path is kept on a stack and built only for errors.
+    """
+
+    __slots__ = ("env", "environ", "variables", "stack")
+
+    def __init__(self, env: bool, environ: Mapping[str, str] | None,
+                 variables: Mapping[str, Any] | None, path: tuple[Any, ...]) -> None:
+        self.env = env
+        self.environ = environ
+        self.variables = variables
+        self.stack: list[Any] = list(path)
+
+    def ref(self, ref: VarRef, target: Any) -> Any:
+        try:
+            if self.env:
+                raw = ref.resolve_env(self.environ)
+                what = f"environment variable {ref.env!r}"
+            else:
+                raw = ref.resolve_var(self.variables or {})
+                what = f"node variable {ref.var!r}"
+            if raw is None:
+                return None
+            return cast_to_field_type(raw, target, what=what)
+        except ConfigError as exc:
+            raise exc.with_location(path=tuple(self.stack))
+
+    def storage(self, value: Any) -> Any:
         # Storage configs keep references of the same shape; resolve them with ours.
+        path = tuple(self.stack)
+
         def resolver(ref: Any) -> Any:
             is_env = getattr(ref, "env", None) is not None
-            if is_env != env:
+            if is_env != self.env:
                 return ref
             as_ref = VarRef(env=ref.env) if is_env else VarRef(var=ref.var)
             if ref.default is not None:
                 as_ref = as_ref.model_copy(update={"default": ref.default})
                 as_ref.__pydantic_fields_set__.add("default")
             try:
-                return as_ref.resolve_env(environ) if env else as_ref.resolve_var(variables or {})
+                return as_ref.resolve_env(self.environ) if self.env else as_ref.resolve_var(self.variables or {})
             except ConfigError as exc:
                 raise exc.with_location(path=path)
 
-        return value.resolve_refs(resolver) if _contains_ref(value) else value
-    if isinstance(value, list):
-        items = [
-            _resolve_value(v, Any, path + (i,), env=env, environ=environ, variables=variables)
-            for i, v in enumerate(value)
-        ]
-        return items if any(a is not b for a, b in zip(items, value)) else value
-    if isinstance(value, dict):
-        items = {
-            k: _resolve_value(v, Any, path + (k,), env=env, environ=environ, variables=variables)
-            for k, v in value.items()
-        }
-        return items if any(items[k] is not value[k] for k in value) else value
-    return value
+        return value.resolve_refs(resolver) if value.unresolved_refs() else value
 
+    def value(self, value: Any, target: Any) -> Any:
+        if isinstance(value, _PRIMITIVES):
+            return value
+        if isinstance(value, VarRef):
+            return self.ref(value, target) if value.is_env == self.env else value
+        if isinstance(value, ConfigModel):
+            return self.model(value)
+        if isinstance(value, BaseModel):
+            return self.storage(value) if hasattr(type(value), "resolve_refs") else value
+        stack = self.stack
+        if isinstance(value, list):
+            changed = False
+            items = []
+            for i, v in enumerate(value):
+                stack.append(i)
+                new = self.value(v, Any)
+                stack.pop()
+                changed = changed or new is not v
+                items.append(new)
+            return items if changed else value
+        if isinstance(value, dict):
+            changed = False
+            out = {}
+            for k, v in value.items():
+                stack.append(k)
+                new = self.value(v, Any)
+                stack.pop()
+                changed = changed or new is not v
+                out[k] = new
+            return out if changed else value
+        return value
 
-_PRIMITIVES = (str, int, float, bool, type(None))
+    def model(self, model: "ConfigModel") -> "ConfigModel":
+        skip, targets = _class_info(type(model))
+        changes: dict[str, Any] = {}
+        stack = self.stack
+        for name, value in model.__dict__.items():
+            if isinstance(value, _PRIMITIVES) or (not self.env and name in skip):
+                continue
+            stack.append(name)
+            new = self.value(value, targets.get(name, Any))
+            stack.pop()
+            if new is not value:
+                changes[name] = new
+        if not changes:
+            return model
+        copy = model.model_copy(update=changes)
+        # model_copy keeps fields_set; resolved fields count as set so dumps keep them.
+        copy.__pydantic_fields_set__ = set(model.model_fields_set) | set(changes)
+        return copy
 
 
 def _resolve(
-    model: ConfigModel,
+    model: "ConfigModel",
     path: tuple[Any, ...],
     *,
     env: bool,
     environ: Mapping[str, str] | None,
     variables: Mapping[str, Any] | None,
-) -> ConfigModel:
-    cls = type(model)
-    changes: dict[str, Any] = {}
-    skip = (cls._var_scope_boundary | cls._no_var_refs) if not env else frozenset()
-    for name, value in model.__dict__.items():
-        if isinstance(value, _PRIMITIVES) or name in skip:
-            continue
-        if not _contains_ref(value):
-            continue
-        new = _resolve_value(
-            value,
-            _field_target(model, name),
-            path + (name,),
-            env=env,
-            environ=environ,
-            variables=variables,
-        )
-        if new is not value:
-            changes[name] = new
-    if not changes:
-        return model
-    copy = model.model_copy(update=changes)
-    # model_copy keeps fields_set; resolved fields count as set so dumps keep them.
-    copy.__pydantic_fields_set__ = set(model.model_fields_set) | set(changes)
-    return copy
+) -> "ConfigModel":
+    return _Resolver(env, environ, variables, path).model(model)
 
 
 def _contains_ref(value: Any) -> bool:

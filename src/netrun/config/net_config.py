@@ -287,8 +287,7 @@ class NetConfig(ConfigModel):
             from netrun.config.resolve import LazyVars
 
             global_vars = LazyVars(cfg.node_vars)
-        if cfg.has_var_refs():
-            cfg = cfg.resolve_var_refs(global_vars)
+        cfg = cfg.resolve_var_refs(global_vars)  # the graph is resolved per node, below
         root = (base_path or self.project_root_path)
         cfg._file_path = self._file_path
         updates: dict[str, Any] = {}

@@ -225,7 +225,9 @@ def _flatten(
     if isinstance(entry, NodeConfig):
         resolved = resolve_node(entry, net_config, resolve_imports=resolve_imports)
         if isinstance(resolved, NodeConfig):
-            return [resolved.model_copy(update={"name": prefix + resolved.name})], [], {}, {}, False
+            if prefix:
+                resolved = resolved.model_copy(update={"name": prefix + resolved.name})
+            return [resolved], [], {}, {}, False
         entry = resolved
     sub: SubgraphConfig = entry
     inner_prefix = f"{prefix}{sub.name}."
@@ -310,8 +312,7 @@ def resolve_graph(
         if node.name in dep_targets and node.dependency_request is None:
             node = node.model_copy(update={"dependency_request": DependencyRequestConfig()})
         scope = node_var_scope(node, net_config)
-        if node.has_var_refs():
-            node = node.resolve_var_refs(LazyVars(scope, node=node.name),
-                                         _path=("graph", "nodes", node.name))
+        # Returns the node itself when it holds no references (nothing is copied).
+        node = node.resolve_var_refs(LazyVars(scope, node=node.name), _path=("graph", "nodes", node.name))
         out_nodes.append(node)
     return GraphConfig(nodes=out_nodes, edges=edges, extra=dict(graph.extra))

@@ -198,6 +198,8 @@ def validate_control_types(control_types: list[str]) -> None:
 
 def generate_signal_ports(signal_types: list[str]) -> "dict[str, PortConfig]":
     """One unbounded output port per signal type."""
+    if not signal_types:
+        return {}
     from netrun.config.ports import PortConfig
 
     return {signal_port_name(t): PortConfig() for t in signal_types}
@@ -205,6 +207,8 @@ def generate_signal_ports(signal_types: list[str]) -> "dict[str, PortConfig]":
 
 def generate_control_ports(control_types: list[str]) -> "dict[str, PortConfig]":
     """One unbounded input port per control type."""
+    if not control_types:
+        return {}
     from netrun.config.ports import PortConfig
 
     return {control_port_name(t): PortConfig() for t in control_types}
@@ -212,6 +216,8 @@ def generate_control_ports(control_types: list[str]) -> "dict[str, PortConfig]":
 
 def generate_signal_salvo_conditions(signal_types: list[str]) -> "dict[str, SalvoConditionConfig]":
     """Per signal port: an output condition of the same name, unlimited, sending when non-empty."""
+    if not signal_types:
+        return {}
     from netrun.config.salvo import (
         MaxSalvosInfiniteConfig,
         PacketCountAllConfig,
@@ -235,6 +241,8 @@ def generate_control_salvo_conditions(
     control_types: list[str],
 ) -> "dict[str, SalvoConditionConfig]":
     """Per control port: an input condition of the same name taking its packets when non-empty."""
+    if not control_types:
+        return {}
     from netrun.config.salvo import (
         MaxSalvosFiniteConfig,
         PacketCountAllConfig,

@@ -23,31 +23,34 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel
 
+from netrun.config._model import ConfigModel
 from netrun.config.errors import ConfigError, ConfigValidationFailed, FactoryNotFoundError, Problem
 from netrun.config.var_ref import VarRef
 
 __all__ = ["load_net_definition", "validate_config"]
 
 
-def _env_refs(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], VarRef]]:
-    from netrun.config._model import _contains_ref
+_PRIMITIVES = (str, int, float, bool, type(None))
 
+
+def _env_refs(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], VarRef]]:
     found: list[tuple[tuple[Any, ...], VarRef]] = []
-    if not _contains_ref(value):
+    if isinstance(value, _PRIMITIVES):
         return found
     if isinstance(value, VarRef):
         if value.is_env:
             found.append((path, value))
     elif isinstance(value, BaseModel):
-        refs = getattr(value, "unresolved_refs", None)
-        if callable(refs) and not hasattr(value, "resolve_env_vars"):
-            for dotted, ref in refs():
+        refs = None if isinstance(value, ConfigModel) else getattr(type(value), "unresolved_refs", None)
+        if refs is not None:
+            for dotted, ref in value.unresolved_refs():
                 if getattr(ref, "env", None):
                     found.append((path + tuple(dotted.split(".")), VarRef(env=ref.env, default=ref.default)
                                   if "default" in ref.model_fields_set else VarRef(env=ref.env)))
             return found
-        for name in type(value).model_fields:
-            found += _env_refs(getattr(value, name), path + (name,))
+        for name, field_value in value.__dict__.items():
+            if not isinstance(field_value, _PRIMITIVES):
+                found += _env_refs(field_value, path + (name,))
     elif isinstance(value, list):
         for i, v in enumerate(value):
             found += _env_refs(v, path + (i,))
@@ -104,6 +107,18 @@ def _import_problems(cfg: Any) -> list[Problem]:
 
     problems: list[Problem] = []
     root = cfg.project_root_path
+    seen: dict[str, ConfigError | None] = {}  # one import per distinct path
+
+    def check(path: str) -> None:
+        if path not in seen:
+            try:
+                import_from_path(path, root)
+                seen[path] = None
+            except ConfigError as exc:
+                seen[path] = exc
+        if seen[path] is not None:
+            raise seen[path]
+
     for i, node in enumerate(cfg.graph.nodes):
         if not isinstance(node, NodeConfig):
             continue
@@ -117,7 +132,7 @@ def _import_problems(cfg: Any) -> list[Problem]:
             for field, value in node.execution_config.func_fields().items():
                 if isinstance(value, str):
                     try:
-                        import_from_path(value, root)
+                        check(value)
                     except ConfigError as exc:
                         problems.append(_problem(exc, base + ("execution_config", field)))
     for field in ("dead_letter_callback", "error_callback"):

@@ -387,3 +387,23 @@ def test_callables_in_python_configs_are_written_as_paths():
         exec_node_func=lambda ctx, packets: None))]))
     with pytest.raises(Exception, match="cannot be written as an import path: it is a lambda"):
         bad.to_json()
+
+
+def test_references_inside_storage_configs():
+    from netrun.config import validate_config
+
+    cfg = toml('''
+        [net.storage.cache]
+        enabled = { "$env" = "CACHE_ON" }
+        version = { "$env" = "CACHE_VERSION", default = 3 }
+        [nodes.A.options.storage.cache]
+        enabled = { "$env" = "NODE_CACHE" }
+    ''')
+    problems = validate_config(cfg, environ={})
+    assert [(p.loc, p.type) for p in problems] == [
+        (["net", "storage", "cache", "enabled"], "missing_env_var"),
+        (["nodes", "A", "options", "storage", "cache", "enabled"], "missing_env_var"),
+    ]
+    resolved = cfg.resolve(environ={"CACHE_ON": "yes", "NODE_CACHE": "false"})
+    assert resolved.storage.cache.enabled is True and resolved.storage.cache.version == 3
+    assert resolved.graph.nodes[0].execution_config.storage.cache.enabled is False
