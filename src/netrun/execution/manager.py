@@ -50,6 +50,7 @@ __all__ = ["ExecutionManager", "PoolType"]
 PoolType = Union[ThreadPool, MultiprocessPool, SingleWorkerPool, RemotePoolClient, DaskPool]
 
 _DEFAULT: Any = object()
+_METHODS = {m: m for m in RunAllocationMethod} | {m.value: m for m in RunAllocationMethod}
 
 
 class ExecutionManager:
@@ -90,6 +91,7 @@ class ExecutionManager:
         self._run_ids = itertools.count(1)
         self._use_clock = itertools.count(1)
         self._last_used: dict[tuple[str, WorkerId], int] = {}
+        self._candidates: dict[tuple[Any, ...], tuple[int, list[tuple[str, WorkerId]]]] = {}
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -338,7 +340,32 @@ class ExecutionManager:
     def allocate(self, pool_worker_ids: list[str | tuple[str, WorkerId]],
                  allocation_method: RunAllocationMethod | str = RunAllocationMethod.ROUND_ROBIN) -> tuple[str, WorkerId]:
         """Pick ``(pool_id, worker_id)`` among candidates (a pool id means all its live workers)."""
-        method = RunAllocationMethod(allocation_method)
+        method = _METHODS.get(allocation_method) or RunAllocationMethod(allocation_method)
+        key = tuple(pool_worker_ids)
+        cached = self._candidates.get(key)
+        dead_count = sum(len(rt.dead) for rt in self._runtimes.values())
+        if cached is not None and cached[0] == dead_count:
+            candidates = cached[1]
+        else:
+            candidates = self._expand(pool_worker_ids)
+            self._candidates[key] = (dead_count, candidates)
+        if not candidates:
+            raise ExecutionError(
+                f"no live worker among {pool_worker_ids!r}: every candidate worker died and could not be replaced"
+            )
+        if method is RunAllocationMethod.RANDOM:
+            return random.choice(candidates)
+        last = self._last_used
+        if method is RunAllocationMethod.ROUND_ROBIN:
+            return min(candidates, key=lambda c: last.get(c, 0))
+        best, best_key = candidates[0], None
+        for cand, jobs in zip(candidates, self._load_views(candidates)):
+            load = (len(jobs), last.get(cand, 0))
+            if best_key is None or load < best_key:
+                best, best_key = cand, load
+        return best
+
+    def _expand(self, pool_worker_ids: list[str | tuple[str, WorkerId]]) -> list[tuple[str, WorkerId]]:
         candidates: list[tuple[str, WorkerId]] = []
         for entry in pool_worker_ids:
             if isinstance(entry, str):
@@ -349,16 +376,11 @@ class ExecutionManager:
                 self._check_worker(rt, pool_id, wid)
                 if wid not in rt.dead:
                     candidates.append((pool_id, wid))
-        if not candidates:
-            raise ExecutionError(
-                f"no live worker among {pool_worker_ids!r}: every candidate worker died and could not be replaced"
-            )
-        if method is RunAllocationMethod.RANDOM:
-            return random.choice(candidates)
-        last = self._last_used
-        if method is RunAllocationMethod.ROUND_ROBIN:
-            return min(candidates, key=lambda c: last.get(c, 0))
-        return min(candidates, key=lambda c: (self._runtimes[c[0]].outstanding(c[1]), last.get(c, 0)))
+        return candidates
+
+    def _load_views(self, candidates: list[tuple[str, WorkerId]]) -> list[Any]:
+        """Per candidate, the live container of its outstanding jobs (``len`` = load)."""
+        return [self._runtimes[pool_id].worker_jobs[wid] for pool_id, wid in candidates]
 
     async def run_allocate(
         self,
