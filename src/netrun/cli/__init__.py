@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from netrun.cli import _edit, _inspect, _run
+from netrun.cli import _edit, _inspect, _run, _ui
 from netrun.cli._tools import actions_app, recipes_app
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 _inspect.register(app)
 _edit.register(app)
 _run.register(app)
+_ui.register(app)
 app.add_typer(actions_app, name="actions")
 app.add_typer(recipes_app, name="recipes")
 

@@ -153,3 +153,42 @@ def test_console_script_runs_a_net(doubler):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["outputs"] == {"double::out": [42]}
+
+
+def test_ui_command_serves_the_editor_on_loopback(tmp_path):
+    """`netrun ui FILE` starts the editor on 127.0.0.1 and answers HTTP; stopped afterwards."""
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    script = Path(sys.executable).with_name("netrun")
+    (tmp_path / "n.netrun.toml").write_text('[nodes.A]\nout_ports = ["out"]\n')
+    proc = subprocess.Popen([str(script), "ui", "n.netrun.toml", "--no-browser", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        url = None
+        seen = ""
+        while time.monotonic() < deadline and url is None:
+            line = proc.stdout.readline()
+            seen += line
+            match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                url = match.group(0)
+        assert url, seen
+        status = None
+        while time.monotonic() < deadline and status is None:  # the URL is printed just before listening
+            try:
+                with urllib.request.urlopen(url + "/", timeout=5) as response:
+                    status = response.status
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
