@@ -107,7 +107,7 @@ class Chooser:
             "start": 10 if startable else 1,
             "create_in_epoch": 5 if running else 1,
             "load": 10 if in_nodes else 1,
-            "send": 9 if in_outports else 2,
+            "send": 14 if in_outports else 2,
             "finish": 7 if running else 1,
             "cancel": 3, "consume": 5 if in_nodes else 2, "destroy": 2,
             "create_epoch": 4, "request": 2 if self.spec["dep_edges"] else 1,
@@ -173,11 +173,18 @@ class Chooser:
         pool = with_out if with_out and self.rng.random() < 0.8 else self.live_epochs()
         e = self.epoch_ref(pool)
         cond = "zz"
-        info = self.t.epochs.get(e.split(":")[-1])
+        ref = e.split(":")[-1]
+        info = self.t.epochs.get(ref)
         if info:
             nd = self.node_spec(info["node"])
             names = [c for c, _ in nd["outc"]] if nd else []
-            if names and self.rng.random() < 0.9:
+            # conditions that ask only for a packet on a port that has one right now
+            likely = [c for c, cd in (nd["outc"] if nd else []) if cd["term"][0] == "P"
+                      and cd["term"][2] == "NonEmpty" and self.t.mirror.locs.get(("O", ref, cd["term"][1]))]
+            r = self.rng.random()
+            if likely and r < 0.6:
+                cond = self.rng.choice(likely)
+            elif names and r < 0.95:
                 cond = self.rng.choice(names)
         return {"op": "send", "e": e, "cond": cond}
 

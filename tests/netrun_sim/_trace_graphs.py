@@ -122,7 +122,7 @@ def _gen_condition(rng: random.Random, ports: list[str], is_input: bool, safe: b
     else:
         mx = rng.choice(["inf", "inf", 1, 1, 2, 0])
         takers = _taking_ports(sel)
-        if takers and rng.random() < 0.4:
+        if takers and rng.random() < 0.6:
             term = ["P", rng.choice(takers), "NonEmpty"]  # a send that usually succeeds
     return {"max": mx, "ports": sel, "term": term}
 
