@@ -217,7 +217,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         return run if run is not None and run.started else None
 
     def startable_ids(self, node: Optional[str] = None) -> list[str]:
-        return [r.id for r in self.runs.values() if not r.started and (node is None or r.node.name == node)]
+        runs = tuple(self.runs.values())  # a snapshot: the loop thread may be adding epochs
+        return [r.id for r in runs if not r.started and (node is None or r.node.name == node)]
 
     def snapshot_state(self) -> dict[str, Any]:
         """The run state as plain data, for checkpoints: the engine's own snapshot (when the
