@@ -70,7 +70,18 @@ def _plan(cond, positions: dict) -> tuple:
 class CompiledGraph:
     """Everything the net needs from a (valid) graph, computed once."""
 
-    __slots__ = ("graph", "nodes", "by_name", "edges", "edge_index", "startup_nodes", "no_salvo_nodes", "has_requests", "_cascades", "_dep_targets")
+    __slots__ = (
+        "graph",
+        "nodes",
+        "by_name",
+        "edges",
+        "edge_index",
+        "startup_nodes",
+        "no_salvo_nodes",
+        "has_requests",
+        "_cascades",
+        "_dep_targets",
+    )
 
     def __init__(self, graph) -> None:
         self.graph = graph

@@ -24,7 +24,21 @@ from .locations import OUTSIDE
 
 _new = object.__new__
 
-__all__ = ["Loc", "EdgeLoc", "InputLoc", "OutputLoc", "Ep", "NodeRT", "State", "K_OUTSIDE", "K_EDGE", "K_INPUT", "K_NODE", "K_OUTPUT", "index_in"]
+__all__ = [
+    "Loc",
+    "EdgeLoc",
+    "InputLoc",
+    "OutputLoc",
+    "Ep",
+    "NodeRT",
+    "State",
+    "K_OUTSIDE",
+    "K_EDGE",
+    "K_INPUT",
+    "K_NODE",
+    "K_OUTPUT",
+    "index_in",
+]
 
 K_OUTSIDE, K_EDGE, K_INPUT, K_NODE, K_OUTPUT = 0, 1, 2, 3, 4
 STARTABLE, RUNNING, FINISHED = 0, 1, 2

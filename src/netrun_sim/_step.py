@@ -12,6 +12,7 @@ Fixed orders chosen where the published engine's order is unspecified (⟂):
 from __future__ import annotations
 
 from operator import attrgetter
+from time import time_ns as _time_ns
 
 from ._ids import _BUFFER as _ID_BUFFER
 from ._state import STARTABLE
@@ -24,7 +25,6 @@ from .events import (
     epoch_id_event,
     request_created,
     request_epoch_created,
-    salvo_triggered,
 )
 
 __all__ = ["run_step", "is_blocked", "run_until_blocked"]
@@ -37,8 +37,15 @@ _by_index = attrgetter("info.index")
 _new = object.__new__
 
 
-def run_step(net, ts: int) -> tuple:
-    """One step. Returns ``(made_progress, events)``; see the module docstring for orders."""
+def run_step(net, ts: int | None = None) -> tuple:
+    """One step: returns ``(made_progress, events)``.
+
+    Moves at most one packet per edge onto input ports, fires at most one input salvo
+    condition per node, then handles dependency requests (see the module docstring for the
+    orders). ``ts`` is the millisecond timestamp of the step's events (default: now).
+    """
+    if ts is None:
+        ts = _time_ns() // 1000000
     s = net._s
     events: list = []
     append = events.append

@@ -50,11 +50,14 @@ class _Undoer:
         self.is_send = action._op == "send_output_salvo"
         self.journal: list = []
         self.startable_before = None
+        self.epochs_before = None
 
     # -- journaled primitives ----------------------------------------------------------------
     def _remember_startable(self) -> None:
+        """Keep the orders of the epoch and startable maps, restored exactly on rollback."""
         if self.startable_before is None:
             self.startable_before = list(self.s.startable)
+            self.epochs_before = list(self.s.epochs.items())
 
     def take(self, loc, pid: str) -> None:
         s = self.s
@@ -81,8 +84,10 @@ class _Undoer:
             revert()
         if self.startable_before is not None:
             s = self.s
+            s.epochs.clear()
+            s.epochs.update(self.epochs_before)
             s.startable.clear()
-            s.startable.update(dict.fromkeys(e for e in self.startable_before if e in s.epochs))
+            s.startable.update(dict.fromkeys(self.startable_before))
 
     # -- per event ---------------------------------------------------------------------------
     def undo(self, ev) -> None:
@@ -116,7 +121,7 @@ class _Undoer:
         self._remember_startable()
         s.drop_epoch(ep)
 
-        def revert():
+        def revert():  # the map's order is restored by ``rollback``
             s.epochs[ep.id] = ep
 
         self.journal.append(revert)

@@ -186,9 +186,7 @@ class NetAction:
     def from_dict(data: dict) -> "NetAction":
         """Rebuild an action from :meth:`to_dict` output; ``ValueError`` on malformed data."""
         if not isinstance(data, dict) or data.get("action") not in _FIELDS:
-            raise ValueError(
-                f"not a NetAction dict: {data!r}; expected {{'action': one of {sorted(_FIELDS)}, ...}}"
-            )
+            raise ValueError(f"not a NetAction dict: {data!r}; expected {{'action': one of {sorted(_FIELDS)}, ...}}")
         op = data["action"]
         try:
             if op in ("create_epoch", "create_and_start_epoch"):

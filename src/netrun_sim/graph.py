@@ -164,7 +164,17 @@ class Graph:
     Graph(nodes=1, edges=0)
     """
 
-    __slots__ = ("_nodes", "_edges", "_edge_index", "_by_head", "_by_tail", "_dep_edges", "_dep_set", "_edge_args", "_shared")
+    __slots__ = (
+        "_nodes",
+        "_edges",
+        "_edge_index",
+        "_by_head",
+        "_by_tail",
+        "_dep_edges",
+        "_dep_set",
+        "_edge_args",
+        "_shared",
+    )
 
     def __init__(self, nodes, edges, dependency_edges=None) -> None:
         node_seq = as_sequence(nodes, "nodes")

@@ -13,6 +13,7 @@ from ._args import as_instance, cannot_convert
 from ._compiled import compiled
 from ._ids import _BUFFER as _ID_BUFFER
 from ._ids import IdSource, parse_id, to_ulid
+from functools import partial
 from time import time_ns as _time_ns
 
 from ._state import FINISHED, K_EDGE, K_INPUT, K_NODE, K_OUTPUT, RUNNING, STARTABLE, State, index_in
@@ -52,12 +53,10 @@ from .events import (
     PacketDestroyed,
     epoch_id_event,
     epoch_snapshot_event,
-    packet_created,
     packet_moved,
     packet_orphaned,
     packet_removed,
     request_created,
-    salvo_triggered,
 )
 from .graph import Graph
 from .locations import PacketLocation
@@ -72,8 +71,6 @@ from .responses import (
     cancelled_response,
     empty_response,
     epoch_response,
-    packet_response,
-    step_response,
 )
 from .validation import invalid_graph_message, validate_graph
 
@@ -118,20 +115,20 @@ class NetSim:
         self._dispatch = {
             ACTION_CLASSES[op]: handler
             for op, handler in {
-            "run_step": self._do_run_step,
-            "create_packet": self._create_packet,
-            "consume_packet": self._consume_packet,
-            "destroy_packet": self._destroy_packet,
-            "start_epoch": self._start_epoch,
-            "finish_epoch": self._finish_epoch,
-            "cancel_epoch": self._cancel_epoch,
-            "create_epoch": self._create_epoch,
-            "load_packet_into_output_port": self._load,
-            "send_output_salvo": self._send,
-            "transport_packet_to_location": self._transport,
-            "create_request": self._create_request,
-            "run_net_until_blocked": self._run_net_until_blocked,
-            "create_and_start_epoch": self._create_and_start_epoch,
+                "run_step": self._do_run_step,
+                "create_packet": self._create_packet,
+                "consume_packet": partial(self._remove_packet, PacketConsumed),
+                "destroy_packet": partial(self._remove_packet, PacketDestroyed),
+                "start_epoch": self._start_epoch,
+                "finish_epoch": self._finish_epoch,
+                "cancel_epoch": self._cancel_epoch,
+                "create_epoch": self._create_epoch,
+                "load_packet_into_output_port": self._load,
+                "send_output_salvo": self._send,
+                "transport_packet_to_location": self._transport,
+                "create_request": self._create_request,
+                "run_net_until_blocked": self._run_net_until_blocked,
+                "create_and_start_epoch": self._create_and_start_epoch,
             }.items()
         }
 
@@ -146,9 +143,7 @@ class NetSim:
             raise cannot_convert(action, "NetAction", "action")
         return handler(action)
 
-    def run_step(self):
-        """One step; returns ``(made_progress, events)``."""
-        return _step.run_step(self, _time_ns() // 1000000)
+    run_step = _step.run_step  # run_step(self) -> (made_progress, events)
 
     def run_until_blocked(self) -> list:
         """Step while ``is_blocked()`` is False; returns all events (errors are swallowed)."""
@@ -260,7 +255,7 @@ class NetSim:
         ev._pid = pid
         return resp, [ev]
 
-    def _remove_packet(self, action, cls):
+    def _remove_packet(self, cls, action):
         s = self._s
         where = s.where
         pid = action._a
@@ -284,12 +279,6 @@ class NetSim:
         ev._pid = pid
         ev._loc = loc.key
         return _EMPTY, [ev]
-
-    def _consume_packet(self, action):
-        return self._remove_packet(action, PacketConsumed)
-
-    def _destroy_packet(self, action):
-        return self._remove_packet(action, PacketDestroyed)
 
     def _start_epoch(self, action):
         s = self._s

@@ -119,7 +119,9 @@ class OrphanedPacketInfo:
 
     def __repr__(self) -> str:
         pid, port, cond = self._t
-        return f"OrphanedPacketInfo(packet_id='{pid}', from_port={rust_debug(port)}, salvo_condition={rust_debug(cond)})"
+        return (
+            f"OrphanedPacketInfo(packet_id='{pid}', from_port={rust_debug(port)}, salvo_condition={rust_debug(cond)})"
+        )
 
 
 def _orphan_of(raw: tuple) -> OrphanedPacketInfo:

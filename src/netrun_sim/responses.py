@@ -35,9 +35,7 @@ def _variant(name: str, fields: tuple, checks: tuple):
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(fields):
-            raise TypeError(
-                f"{name}.__new__() takes {len(fields)} positional arguments but {len(args)} were given"
-            )
+            raise TypeError(f"{name}.__new__() takes {len(fields)} positional arguments but {len(args)} were given")
         values = dict(zip(fields, args))
         for key, value in kwargs.items():
             if key not in fields:
@@ -83,8 +81,11 @@ def _check_bool(value, field):
 
 def _check_str_list(value, field):
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise TypeError(f"argument '{field}': Can't extract `str` to `Vec`" if isinstance(value, str)
-                        else f"argument '{field}': '{type(value).__name__}' object cannot be converted to 'Sequence'")
+        raise TypeError(
+            f"argument '{field}': Can't extract `str` to `Vec`"
+            if isinstance(value, str)
+            else f"argument '{field}': '{type(value).__name__}' object cannot be converted to 'Sequence'"
+        )
     return [as_str(v, field) for v in value]
 
 

@@ -138,7 +138,12 @@ def _condition_errors(node, name: str, cond, is_input: bool, out: list) -> None:
                 GraphValidationErrorInfo._make(
                     "SalvoConditionReferencesNonexistentPort",
                     f"{side} salvo condition '{name}' on node '{node._name}' references non-existent port '{port}'",
-                    {"node_name": node._name, "condition_name": name, "is_input_condition": is_input, "missing_port": port},
+                    {
+                        "node_name": node._name,
+                        "condition_name": name,
+                        "is_input_condition": is_input,
+                        "missing_port": port,
+                    },
                 )
             )
     for port in term_port_names(cond._term):
@@ -148,7 +153,12 @@ def _condition_errors(node, name: str, cond, is_input: bool, out: list) -> None:
                     "SalvoConditionTermReferencesNonexistentPort",
                     f"{side} salvo condition '{name}' on node '{node._name}' has term referencing "
                     f"non-existent port '{port}'",
-                    {"node_name": node._name, "condition_name": name, "is_input_condition": is_input, "missing_port": port},
+                    {
+                        "node_name": node._name,
+                        "condition_name": name,
+                        "is_input_condition": is_input,
+                        "missing_port": port,
+                    },
                 )
             )
 
