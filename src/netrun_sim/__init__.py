@@ -54,7 +54,8 @@ Deliberate extensions (no 0.2.0 behaviour changes):
 * ``NetSim.snapshot()`` / ``NetSim.from_snapshot(graph, data)``; ``NetAction.to_dict()`` /
   ``from_dict()``; ``NetEvent.to_dict()`` / ``from_dict()``. The engine keeps no undo history:
   a runtime that wants undo stores each ``(action, events)`` pair itself.
-* Enum variants and value types can be pickled.
+* Enum variants, value types, graphs, actions, events and whole nets (through a snapshot)
+  can be pickled or deep-copied.
 """
 
 from .actions import NetAction

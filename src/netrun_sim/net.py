@@ -90,6 +90,12 @@ def _validated(graph: Graph):
     return compiled(graph)
 
 
+def _restore(graph: Graph, data: dict) -> "NetSim":
+    from .snapshot import restore_snapshot
+
+    return restore_snapshot(graph, data)
+
+
 class NetSim:
     """The engine: where every packet is and which epochs exist.
 
@@ -212,6 +218,10 @@ class NetSim:
         return restore_snapshot(graph, data)
 
     restore = from_snapshot
+
+    def __reduce__(self):
+        # pickling / deepcopy go through a snapshot (extension; the published engine cannot pickle)
+        return (_restore, (self._graph, self.snapshot()))
 
     @property
     def graph(self) -> Graph:

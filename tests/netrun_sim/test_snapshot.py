@@ -227,3 +227,19 @@ def test_every_event_kind_round_trips():
     for ev in seen.values():
         again = NetEvent.from_dict(json.loads(json.dumps(ev.to_dict())))
         assert repr(again) == repr(ev) and type(again) is type(ev)
+
+
+def test_nets_actions_and_events_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    net = busy_net()
+    data = net.snapshot()
+    assert pickle.loads(pickle.dumps(net)).snapshot() == data
+    assert copy.deepcopy(net).snapshot() == data
+    action = A.create_epoch("B", Salvo("m", []))
+    assert repr(pickle.loads(pickle.dumps(action))) == repr(action)
+    _, events = net.run_step()
+    assert [repr(e) for e in pickle.loads(pickle.dumps(events))] == [repr(e) for e in events]
+    g = pickle.loads(pickle.dumps(net.graph))
+    assert repr(g) == repr(net.graph) and g.validate() == []
