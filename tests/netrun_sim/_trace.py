@@ -284,7 +284,9 @@ class TraceRunner:
             action, events, groups, index = self.stack.pop()
             rec["undone"] = index
             self.last_undone = (action, events)
-            self.call(lambda: net.undo_action(action, events), rec)
+            if index % 2:  # an equal, newly built action must do as well as the original object
+                action = self.build_action(self.script[index])
+            self.call(lambda: net.undo_action(action, list(events)), rec)
             self.restore_groups = groups  # applied once the dump has reloaded the lists
             return False
         if op == "query":
