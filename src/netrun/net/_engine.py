@@ -93,6 +93,13 @@ class Engine:
             self._tx.append((action, events))
         return resp, events
 
+    def _note(self, name: str, action: Any, events: list, *args: Any) -> None:
+        """History and transaction bookkeeping of an action done by a hot-path method."""
+        if self.history is not None:
+            self.history.record_engine_action(name, args, events)
+        if self._tx is not None:
+            self._tx.append((action, events))
+
     def begin(self) -> None:
         """Start an all-or-nothing group of actions (holds the lock until :meth:`end`)."""
         self.lock.acquire()
@@ -113,29 +120,39 @@ class Engine:
     # -- packets ----------------------------------------------------------------------
     def create_packet(self, epoch_id: Optional[str] = None) -> str:
         """A new packet inside ``epoch_id`` (or outside the net); returns its ID."""
+        action = NetAction.create_packet(epoch_id)
         with self.lock:
-            resp, _ = self._act("CreatePacket", NetAction.create_packet(epoch_id), epoch_id)
+            resp, events = self._do(action)
+            if self.history is not None or self._tx is not None:
+                self._note("CreatePacket", action, events, epoch_id)
         return resp.packet_id
 
     def consume_packet(self, packet_id: str) -> None:
+        action = NetAction.consume_packet(packet_id)
         with self.lock:
-            self._act("ConsumePacket", NetAction.consume_packet(packet_id), packet_id)
+            _, events = self._do(action)
+            if self.history is not None or self._tx is not None:
+                self._note("ConsumePacket", action, events, packet_id)
 
     def destroy_packet(self, packet_id: str) -> None:
         with self.lock:
             self._act("DestroyPacket", NetAction.destroy_packet(packet_id), packet_id)
 
     def load_output_port(self, packet_id: str, port_name: str) -> None:
+        action = NetAction.load_packet_into_output_port(packet_id, port_name)
         with self.lock:
-            self._act("LoadPacketIntoOutputPort",
-                      NetAction.load_packet_into_output_port(packet_id, port_name), packet_id, port_name)
+            _, events = self._do(action)
+            if self.history is not None or self._tx is not None:
+                self._note("LoadPacketIntoOutputPort", action, events, packet_id, port_name)
 
     def send_output_salvo(self, epoch_id: str, condition: str, may_orphan: bool = True) -> list[tuple[str, str]]:
         """Send an output salvo; returns the orphaned packets as ``(packet_id, port)``
         (not looked for when ``may_orphan`` is false: the node has no unconnected port)."""
+        action = NetAction.send_output_salvo(epoch_id, condition)
         with self.lock:
-            _, events = self._act("SendOutputSalvo", NetAction.send_output_salvo(epoch_id, condition),
-                                  epoch_id, condition)
+            _, events = self._do(action)
+            if self.history is not None or self._tx is not None:
+                self._note("SendOutputSalvo", action, events, epoch_id, condition)
         if not may_orphan:
             return []
         orphans = []
@@ -164,12 +181,18 @@ class Engine:
 
     # -- epochs -----------------------------------------------------------------------
     def start_epoch(self, epoch_id: str) -> None:
+        action = NetAction.start_epoch(epoch_id)
         with self.lock:
-            self._act("StartEpoch", NetAction.start_epoch(epoch_id), epoch_id)
+            _, events = self._do(action)
+            if self.history is not None or self._tx is not None:
+                self._note("StartEpoch", action, events, epoch_id)
 
     def finish_epoch(self, epoch_id: str) -> None:
+        action = NetAction.finish_epoch(epoch_id)
         with self.lock:
-            self._act("FinishEpoch", NetAction.finish_epoch(epoch_id), epoch_id)
+            _, events = self._do(action)
+            if self.history is not None or self._tx is not None:
+                self._note("FinishEpoch", action, events, epoch_id)
 
     def cancel_epoch(self, epoch_id: str) -> list[str]:
         """Cancel an epoch; returns the IDs of the packets the engine destroyed."""
