@@ -23,6 +23,14 @@ Architecture (one module per concept; lower modules never import higher ones)::
     snapshot                NetSim.snapshot() / NetSim.from_snapshot() (JSON-able state)
     netrun_sim              alias module (``from netrun_sim.netrun_sim import ...``)
 
+Performance: every action costs O(what it touches). Locations are ``OrderedDict`` queues
+(O(1) append, pop-front, delete-by-key); ``from_index`` is O(1) at either end of a queue;
+``run_step`` visits only edges holding packets and nodes whose input counts changed (per-node
+cached condition results, compiled terms); request cascades are computed once per node;
+events and snapshots hold raw tuples and build ``PacketLocation``/``Epoch`` objects lazily;
+IDs are generated from a buffer of random Crockford digits with one clock read per action.
+The cost of an action does not grow with the number of packets waiting elsewhere.
+
 Where the published engine's order is unspecified (reference: "⟂ unordered"), this
 engine uses these fixed orders:
 

@@ -84,14 +84,17 @@ class OutputLoc(Loc):
 
     @property
     def name(self) -> str:
+        """The port name."""
         return self.spec[0]
 
     @property
     def cap(self):
+        """The port capacity (None: unbounded)."""
         return self.spec[1]
 
     @property
     def dest(self):
+        """The Loc of the edge leaving the port, or None (sends orphan packets)."""
         return self.spec[2]
 
 

@@ -77,18 +77,21 @@ class NetAction:
 
     @staticmethod
     def start_epoch(epoch_id) -> "NetAction":
+        """Start a Startable epoch (response ``StartedEpoch``)."""
         act = _new(_START_EPOCH)
         act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
         return act
 
     @staticmethod
     def finish_epoch(epoch_id) -> "NetAction":
+        """Finish a Running epoch whose node location and output ports are empty."""
         act = _new(_FINISH_EPOCH)
         act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
         return act
 
     @staticmethod
     def cancel_epoch(epoch_id) -> "NetAction":
+        """Cancel an epoch, destroying the packets inside it and in its output ports."""
         act = _new(_CANCEL_EPOCH)
         act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
         return act
@@ -103,6 +106,7 @@ class NetAction:
 
     @staticmethod
     def load_packet_into_output_port(packet_id, port_name: str) -> "NetAction":
+        """Move a packet from inside its epoch into one of the epoch's output ports."""
         act = _new(_LOAD_PACKET_INTO_OUTPUT_PORT)
         act._a = packet_id if type(packet_id) is str else str(packet_id)
         act._b = port_name if type(port_name) is str else as_str(port_name, "port_name")
@@ -110,6 +114,7 @@ class NetAction:
 
     @staticmethod
     def send_output_salvo(epoch_id, salvo_condition_name: str) -> "NetAction":
+        """Send the packets an output salvo condition selects (to the edge, or orphaned)."""
         act = _new(_SEND_OUTPUT_SALVO)
         act._a = epoch_id if type(epoch_id) is str else str(epoch_id)
         act._b = (
@@ -121,6 +126,7 @@ class NetAction:
 
     @staticmethod
     def transport_packet_to_location(packet_id, destination: PacketLocation) -> "NetAction":
+        """Move a packet anywhere the rules allow (the runtime's teleport)."""
         if type(destination) is not PacketLocation:
             as_instance(destination, PacketLocation, "destination")
         act = _new(_TRANSPORT_PACKET_TO_LOCATION)
@@ -130,6 +136,7 @@ class NetAction:
 
     @staticmethod
     def create_request(node_name: str, label: str) -> "NetAction":
+        """Ask for input for ``node_name``; resolved by the next ``run_step``."""
         return _action("create_request", as_str(node_name, "node_name"), as_str(label, "label"))
 
     # -- 0.1.x compatibility ------------------------------------------------------------

@@ -146,38 +146,47 @@ class PortState(_SimpleEnum):
 
     @staticmethod
     def empty() -> "PortState":
+        """``PortState.Empty``: the port holds no packet."""
         return PortState.Empty  # type: ignore[attr-defined]
 
     @staticmethod
     def full() -> "PortState":
+        """``PortState.Full``: a finite port is at capacity (never true for infinite ports)."""
         return PortState.Full  # type: ignore[attr-defined]
 
     @staticmethod
     def non_empty() -> "PortState":
+        """``PortState.NonEmpty``: the port holds at least one packet."""
         return PortState.NonEmpty  # type: ignore[attr-defined]
 
     @staticmethod
     def non_full() -> "PortState":
+        """``PortState.NonFull``: below capacity (always true for infinite ports)."""
         return PortState.NonFull  # type: ignore[attr-defined]
 
     @staticmethod
     def equals(n: int) -> PortStateNumeric:
+        """The port holds exactly ``n`` packets."""
         return PortStateNumeric._build(_kind="equals", _n=as_u64(n))
 
     @staticmethod
     def less_than(n: int) -> PortStateNumeric:
+        """The port holds fewer than ``n`` packets."""
         return PortStateNumeric._build(_kind="less_than", _n=as_u64(n))
 
     @staticmethod
     def greater_than(n: int) -> PortStateNumeric:
+        """The port holds more than ``n`` packets."""
         return PortStateNumeric._build(_kind="greater_than", _n=as_u64(n))
 
     @staticmethod
     def equals_or_less_than(n: int) -> PortStateNumeric:
+        """The port holds at most ``n`` packets."""
         return PortStateNumeric._build(_kind="equals_or_less_than", _n=as_u64(n))
 
     @staticmethod
     def equals_or_greater_than(n: int) -> PortStateNumeric:
+        """The port holds at least ``n`` packets."""
         return PortStateNumeric._build(_kind="equals_or_greater_than", _n=as_u64(n))
 
 
@@ -192,6 +201,7 @@ class PacketCountN(_Companion):
 
     @property
     def count(self) -> int:
+        """The maximum number of packets taken."""
         return self._n
 
     def __repr__(self) -> str:
@@ -208,10 +218,12 @@ class PacketCount(_SimpleEnum):
 
     @staticmethod
     def all() -> "PacketCount":
+        """``PacketCount.All``: take every packet present."""
         return PacketCount.All  # type: ignore[attr-defined]
 
     @staticmethod
     def count(n: int) -> PacketCountN:
+        """Take at most ``n`` packets (oldest first)."""
         return PacketCountN._build(_n=as_u64(n))
 
 
@@ -225,6 +237,7 @@ class MaxSalvosFinite(_Companion):
 
     @property
     def max(self) -> int:
+        """The maximum number of salvos."""
         return self._n
 
     def __repr__(self) -> str:
@@ -241,10 +254,12 @@ class MaxSalvos(_SimpleEnum):
 
     @staticmethod
     def infinite() -> "MaxSalvos":
+        """``MaxSalvos.Infinite``: no limit."""
         return MaxSalvos.Infinite  # type: ignore[attr-defined]
 
     @staticmethod
     def finite(n: int) -> MaxSalvosFinite:
+        """At most ``n`` salvos per epoch (input conditions must use ``finite(1)``)."""
         return MaxSalvosFinite._build(_n=as_u64(n))
 
 
@@ -258,6 +273,7 @@ class PortSlotSpecFinite(_Companion):
 
     @property
     def capacity(self) -> int:
+        """The port's capacity."""
         return self._n
 
     def __repr__(self) -> str:
@@ -278,10 +294,12 @@ class PortSlotSpec(_SimpleEnum):
 
     @staticmethod
     def infinite() -> "PortSlotSpec":
+        """``PortSlotSpec.Infinite``: an unbounded port."""
         return PortSlotSpec.Infinite  # type: ignore[attr-defined]
 
     @staticmethod
     def finite(n: int) -> PortSlotSpecFinite:
+        """A port holding at most ``n`` packets."""
         return PortSlotSpecFinite._build(_n=as_u64(n))
 
 
@@ -306,10 +324,12 @@ class DependencyRequestTrigger(_SimpleEnum):
 
     @staticmethod
     def on_startup() -> "DependencyRequestTrigger":
+        """``OnStartup``: one request on the net's first step."""
         return DependencyRequestTrigger.OnStartup  # type: ignore[attr-defined]
 
     @staticmethod
     def on_no_salvo_triggered() -> "DependencyRequestTrigger":
+        """``OnNoSalvoTriggered``: a request when input waits but no condition fires."""
         return DependencyRequestTrigger.OnNoSalvoTriggered  # type: ignore[attr-defined]
 
 

@@ -36,6 +36,7 @@ class NetEvent:
 
     @property
     def kind(self) -> str:
+        """The event kind, e.g. ``"PacketMoved"`` (see the reference, section 7)."""
         return self._kind
 
     @property
@@ -111,6 +112,7 @@ _PacketCreated.packet_id = _prop(_PacketCreated, "_pid")
 
 
 def packet_created(ts: int, pid: str) -> NetEvent:
+    """Build a ``PacketCreated`` event."""
     e = _new(_PacketCreated)
     e._ts = ts
     e._pid = pid
@@ -153,6 +155,7 @@ class _PacketDestroyed(_PacketRemoved):
 
 
 def packet_removed(cls, ts: int, pid: str, key: tuple) -> NetEvent:
+    """Build a ``PacketConsumed``/``PacketDestroyed`` event (``cls``)."""
     e = _new(cls)
     e._ts = ts
     e._pid = pid
@@ -202,6 +205,7 @@ _PacketMoved.from_index = _prop(_PacketMoved, "_idx")
 
 
 def packet_moved(ts: int, pid: str, frm: tuple, to: tuple, idx: int) -> NetEvent:
+    """Build a ``PacketMoved`` event."""
     e = _new(_PacketMoved)
     e._ts = ts
     e._pid = pid
@@ -253,6 +257,7 @@ for _name, _slot in (
 
 
 def packet_orphaned(ts: int, pid: str, eid: str, node: str, port: str, cond: str) -> NetEvent:
+    """Build a ``PacketOrphaned`` event."""
     e = _new(_PacketOrphaned)
     e._ts = ts
     e._pid = pid
@@ -292,6 +297,7 @@ class _EpochStarted(_EpochIdEvent):
 
 
 def epoch_id_event(cls, ts: int, eid: str) -> NetEvent:
+    """Build an ``EpochCreated``/``EpochStarted`` event (``cls``)."""
     e = _new(cls)
     e._ts = ts
     e._eid = eid
@@ -331,6 +337,7 @@ class _EpochCancelled(_EpochSnapshotEvent):
 
 
 def epoch_snapshot_event(cls, ts: int, snap: tuple) -> NetEvent:
+    """Build an ``EpochFinished``/``EpochCancelled`` event (``cls``) holding a snapshot tuple."""
     e = _new(cls)
     e._ts = ts
     e._snap = snap
@@ -366,6 +373,7 @@ class _OutputSalvoTriggered(_SalvoTriggered):
 
 
 def salvo_triggered(cls, ts: int, eid: str, cond: str) -> NetEvent:
+    """Build an ``InputSalvoTriggered``/``OutputSalvoTriggered`` event (``cls``)."""
     e = _new(cls)
     e._ts = ts
     e._eid = eid
@@ -398,6 +406,7 @@ _RequestCreated.request_source = _prop(_RequestCreated, "_source")
 
 
 def request_created(ts: int, node: str, label: str, source: str) -> NetEvent:
+    """Build a ``RequestCreated`` event."""
     e = _new(_RequestCreated)
     e._ts = ts
     e._node = node
@@ -430,6 +439,7 @@ _RequestCascadeResolved.label = _prop(_RequestCascadeResolved, "_label")
 
 
 def cascade_resolved(ts: int, sources: tuple, label: str) -> NetEvent:
+    """Build a ``RequestCascadeResolved`` event."""
     e = _new(_RequestCascadeResolved)
     e._ts = ts
     e._sources = sources
@@ -458,6 +468,7 @@ _RequestEpochCreated.label = _prop(_RequestEpochCreated, "_label")
 
 
 def request_epoch_created(ts: int, eid: str, node: str, label: str) -> NetEvent:
+    """Build a ``RequestEpochCreated`` event."""
     e = _new(_RequestEpochCreated)
     e._ts = ts
     e._eid = eid

@@ -39,10 +39,12 @@ class DependencyRequestConfig:
 
     @property
     def triggers(self) -> list:
+        """A new list of the triggers."""
         return list(self._triggers)
 
     @property
     def label(self) -> str:
+        """The label given to the requests."""
         return self._label
 
     def _has(self, trigger_value: int) -> bool:
@@ -117,6 +119,7 @@ class Node:
 
     @property
     def name(self) -> str:
+        """The node's name."""
         return self._name
 
     @property
@@ -141,6 +144,7 @@ class Node:
 
     @property
     def dependency_request_config(self):
+        """A copy of the node's ``DependencyRequestConfig``, or None."""
         return None if self._drc is None else boundary_copy(self._drc)
 
     def __repr__(self) -> str:
@@ -237,6 +241,7 @@ class Graph:
         return list(self._dep_edges)
 
     def is_dependency_edge(self, edge) -> bool:
+        """Whether ``edge`` was given as a dependency edge."""
         if type(edge) is not Edge:
             as_instance(edge, Edge, "edge")
         return edge in self._dep_set

@@ -39,25 +39,30 @@ class PacketLocation:
 
     @staticmethod
     def node(epoch_id) -> "PacketLocation":
+        """Inside epoch ``epoch_id`` (str or ULID; parsed now)."""
         return location_of(("N", parse_id(epoch_id)))
 
     @staticmethod
     def input_port(node_name: str, port_name: str) -> "PacketLocation":
+        """At input port ``port_name`` of node ``node_name``."""
         return location_of(("I", as_str(node_name, "node_name"), as_str(port_name, "port_name")))
 
     @staticmethod
     def output_port(epoch_id, port_name: str) -> "PacketLocation":
+        """In output port ``port_name`` of epoch ``epoch_id``."""
         eid = parse_id(epoch_id)
         return location_of(("O", eid, as_str(port_name, "port_name")))
 
     @staticmethod
     def edge(edge: Edge) -> "PacketLocation":
+        """On ``edge``."""
         if type(edge) is not Edge:
             as_instance(edge, Edge, "edge")
         return location_of(("E", edge))
 
     @staticmethod
     def outside_net() -> "PacketLocation":
+        """Outside the net."""
         return location_of(OUTSIDE)
 
     @property

@@ -47,14 +47,17 @@ class PortRef:
 
     @property
     def node_name(self) -> str:
+        """The node's name."""
         return self._node
 
     @property
     def port_type(self) -> PortType:
+        """``PortType.Input`` or ``PortType.Output``."""
         return self._type
 
     @property
     def port_name(self) -> str:
+        """The port's name."""
         return self._port
 
     @property
@@ -108,10 +111,12 @@ class Edge:
 
     @property
     def source(self) -> PortRef:
+        """The output port the edge leaves."""
         return self._source
 
     @property
     def target(self) -> PortRef:
+        """The input port the edge enters."""
         return self._target
 
     def __eq__(self, other):

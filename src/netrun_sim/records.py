@@ -37,13 +37,16 @@ class Packet:
 
     @property
     def id(self) -> str:
+        """The canonical ID string."""
         return self._id
 
     @property
     def location(self):
+        """Where the packet was when the snapshot was taken."""
         return location_of(self._key)
 
     def get_id(self):
+        """The ID as a ``ulid.ULID``."""
         return to_ulid(self._id)
 
     def __repr__(self) -> str:
@@ -74,6 +77,7 @@ class Salvo:
 
     @property
     def salvo_condition(self) -> str:
+        """The name of the condition (any string for manual salvos)."""
         return self._cond
 
     @property
@@ -107,14 +111,17 @@ class OrphanedPacketInfo:
 
     @property
     def packet_id(self) -> str:
+        """The orphaned packet."""
         return self._t[0]
 
     @property
     def from_port(self) -> str:
+        """The output port it was sent from."""
         return self._t[1]
 
     @property
     def salvo_condition(self) -> str:
+        """The output condition that sent it."""
         return self._t[2]
 
     def __repr__(self) -> str:
@@ -145,32 +152,40 @@ class Epoch:
 
     @property
     def id(self) -> str:
+        """The canonical ID string."""
         return self._s[0]
 
     @property
     def node_name(self) -> str:
+        """The node this epoch executes."""
         return self._s[1]
 
     @property
     def state(self):
+        """``EpochState.Startable``, ``Running`` or ``Finished``."""
         return EPOCH_STATES[self._s[2]]
 
     @property
     def in_salvo(self) -> Salvo:
+        """The salvo that created the epoch."""
         return salvo_of(self._s[3])
 
     @property
     def out_salvos(self) -> list:
+        """The salvos sent so far, in send order."""
         return [salvo_of(s) for s in self._s[4]]
 
     @property
     def orphaned_packets(self) -> list:
+        """Packets sent out of the net by unconnected output ports, in order."""
         return [_orphan_of(o) for o in self._s[5]]
 
     def get_id(self):
+        """The ID as a ``ulid.ULID``."""
         return to_ulid(self._s[0])
 
     def start_time(self) -> int:
+        """The millisecond timestamp stored in the epoch's ID."""
         return id_timestamp(self._s[0])
 
     def __repr__(self) -> str:

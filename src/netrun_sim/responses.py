@@ -102,18 +102,21 @@ CancelledEpochResponse.destroyed_packets = property(lambda self: list(self._dest
 
 
 def packet_response(pid: str):
+    """A ``Packet`` response (engine-internal fast path)."""
     r = _new(PacketResponse)
     r._packet_id = pid
     return r
 
 
 def epoch_response(cls, epoch):
+    """A ``CreatedEpoch``/``StartedEpoch``/``FinishedEpoch`` response (``cls``)."""
     r = _new(cls)
     r._epoch = epoch
     return r
 
 
 def cancelled_response(epoch, destroyed: list):
+    """A ``CancelledEpoch`` response."""
     r = _new(CancelledEpochResponse)
     r._epoch = epoch
     r._destroyed_packets = destroyed
@@ -121,6 +124,7 @@ def cancelled_response(epoch, destroyed: list):
 
 
 def step_response(progress: bool):
+    """A ``StepResult`` response."""
     r = _new(StepResultResponse)
     r._made_progress = progress
     return r

@@ -62,14 +62,17 @@ class SalvoConditionTerm:
 
     @staticmethod
     def true_() -> "SalvoConditionTerm":
+        """Always true."""
         return SalvoConditionTerm._build("True")
 
     @staticmethod
     def false_() -> "SalvoConditionTerm":
+        """Never true."""
         return SalvoConditionTerm._build("False")
 
     @staticmethod
     def port(port_name: str, state) -> "SalvoConditionTerm":
+        """A test of one port's count: ``state`` is a ``PortState`` or ``PortStateNumeric``."""
         port_name = as_str(port_name, "port_name")
         if isinstance(state, PortState):
             state = _STATE_NAMES[state._value]
@@ -81,14 +84,17 @@ class SalvoConditionTerm:
 
     @staticmethod
     def and_(terms) -> "SalvoConditionTerm":
+        """True when every term is (an empty list is true)."""
         return SalvoConditionTerm._build("And", terms=_terms(terms))
 
     @staticmethod
     def or_(terms) -> "SalvoConditionTerm":
+        """True when some term is (an empty list is false)."""
         return SalvoConditionTerm._build("Or", terms=_terms(terms))
 
     @staticmethod
     def not_(term) -> "SalvoConditionTerm":
+        """True when ``term`` is false."""
         as_instance(term, SalvoConditionTerm, "term")
         return SalvoConditionTerm._build("Not", inner=term)
 
@@ -243,6 +249,7 @@ class SalvoCondition:
 
     @property
     def max_salvos(self):
+        """``MaxSalvos.Infinite`` or a new ``MaxSalvosFinite``."""
         return MaxSalvos.Infinite if self._max is None else MaxSalvos.finite(self._max)  # type: ignore[attr-defined]
 
     @property
@@ -252,6 +259,7 @@ class SalvoCondition:
 
     @property
     def term(self) -> SalvoConditionTerm:
+        """A copy of the condition's term."""
         return boundary_copy(self._term)
 
     def __repr__(self) -> str:

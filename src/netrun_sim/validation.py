@@ -47,10 +47,12 @@ class GraphValidationErrorInfo:
 
     @property
     def kind(self) -> str:
+        """The rule that failed (e.g. ``"MultipleEdgesFromOutputPort"``)."""
         return self._kind
 
     @property
     def message(self) -> str:
+        """The human-readable message."""
         return self._message
 
     @property
