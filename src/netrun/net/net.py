@@ -211,6 +211,11 @@ class Net(RunMethods):
         ``exec_failed_node_func(failure_ctx)``. The original implementation's short keyword
         names (``exec_func``, ``start_func``, ``stop_func``, ``failed_func``) work too.
         Raises ``NetStateError`` while the net is running.
+
+        Start functions run once per net lifetime, when the net first runs (once per worker
+        of the node's pool, or once in all with ``pool_init_mode="global"``); stop functions
+        run once, at ``net.stop()`` (or when leaving ``with Net(...)``). A function given
+        here is not called at registration.
         """
         self._core.set_node_exec(
             node_name,
