@@ -64,3 +64,39 @@ def test_process_pool_runs_nodes_in_other_processes(make_net):
     net.start()
     error = net.dead_letter_queue.get_all()[-1].exception
     assert isinstance(error, PacketValueNotPicklable) and "created by node 'A'" in str(error)
+
+
+def write_marker(path):
+    def start(net):
+        assert net is None  # the Net cannot travel to a worker process
+        with open(path, "a") as fh:
+            fh.write(f"start {os.getpid()}\n")
+
+    def stop(net):
+        with open(path, "a") as fh:
+            fh.write(f"stop {os.getpid()}\n")
+
+    return start, stop
+
+
+@pytest.mark.timeout(60)
+def test_process_pool_start_and_stop_functions_run_in_each_worker(make_net, tmp_path):
+    marker = tmp_path / "marker.txt"
+    start, stop = write_marker(str(marker))
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 1}})
+    net.set_node_exec("A", pid_tagger, start_node_func=start, stop_node_func=stop)
+    net.set_node_config("A", pool="cpu")
+    net.inject_data("A", "in", [1])
+    net.start()
+    [(value, worker_pid)] = net.flush_output_queue("A::out")
+    assert marker.read_text().split() == ["start", str(worker_pid)]
+    net.stop()
+    assert marker.read_text().split() == ["start", str(worker_pid), "stop", str(worker_pid)]
+
+
+def test_process_pool_start_method_is_checked():
+    from netrun.errors import NodeConfigError
+    from netrun.net import Net
+
+    with pytest.raises(NodeConfigError, match="start_method 'teleport' is not available"):
+        Net(pipeline("A"), process_pools={"cpu": {"size": 1, "start_method": "teleport"}})
