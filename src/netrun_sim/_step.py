@@ -258,7 +258,8 @@ def run_until_blocked(net) -> list:
     Step errors are swallowed (their state changes stay), as in the published engine.
     Instead of looping forever when a satisfied input condition takes no packets
     (reference §11.3), it raises ``NetrunError`` after the first step whose only effect was
-    such empty epochs (the state stays as it is after that step).
+    such empty epochs (the state stays as it is after that step); the exception's ``events``
+    holds the events of the steps this call took.
     """
     from ._ids import now_ms
 
@@ -272,8 +273,10 @@ def run_until_blocked(net) -> list:
         out.extend(events)
         stuck = _repeating_salvo(s, progress, events)
         if stuck is not None:
-            raise NetrunError(
+            err = NetrunError(
                 f"run_until_blocked cannot make progress: input salvo condition '{stuck[0]}' on node "
                 f"'{stuck[1]}' is satisfied but takes no packets"
             )
+            err.events = out  # the events of the steps taken by this call, which are not returned
+            raise err
     return out

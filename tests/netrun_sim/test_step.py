@@ -199,6 +199,8 @@ def test_run_until_blocked_refuses_to_loop_forever():
     # created empty epochs
     assert net.packet_count_at(Loc.input_port("B", "i")) == 2 and net.packet_count_at(Loc.edge(ab)) == 0
     assert len(net.get_startable_epochs()) == 3
+    assert [e.kind for e in info.value.events] == (["PacketMoved", "InputSalvoTriggered", "EpochCreated"] * 2
+                                                   + ["InputSalvoTriggered", "EpochCreated"])
     with pytest.raises(ns.NetrunError):
         net.do_action(A.run_net_until_blocked())
 
