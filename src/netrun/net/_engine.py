@@ -82,6 +82,10 @@ class Engine:
         self._create_and_start = hasattr(NetAction, "create_and_start_epoch")
         self._do = self.sim.do_action
         self._tx: Optional[list[tuple[Any, list]]] = None
+        # Whether a step could make progress: only packets put on edges or input ports
+        # (sends, injections, undone actions) can let the engine move or fire anything, so
+        # advance() skips the engine call when none happened since the last one.
+        self.dirty = True
 
     # -- plumbing ---------------------------------------------------------------------
     def _act(self, name: str, action: Any, *args: Any) -> tuple[Any, list]:
@@ -109,6 +113,7 @@ class Engine:
         """End the group; with ``rollback`` undo its actions, newest first."""
         try:
             if rollback and self._tx:
+                self.dirty = True
                 for action, events in reversed(self._tx):
                     self.sim.undo_action(action, events)
                     if self.history is not None:
@@ -151,6 +156,7 @@ class Engine:
         action = NetAction.send_output_salvo(epoch_id, condition)
         with self.lock:
             _, events = self._do(action)
+            self.dirty = True
             if self.history is not None or self._tx is not None:
                 self._note("SendOutputSalvo", action, events, epoch_id, condition)
         if not may_orphan:
@@ -166,6 +172,7 @@ class Engine:
         location = PacketLocation.input_port(node, port)
         ids = []
         with self.lock:
+            self.dirty = True
             for _ in range(count):
                 resp, _ = self._act("CreatePacket", NetAction.create_packet(), None)
                 pid = resp.packet_id
@@ -214,6 +221,9 @@ class Engine:
         Returns the epochs created, in creation order.
         """
         with self.lock:
+            if not self.dirty:
+                return []
+            self.dirty = False
             if self._until_blocked:
                 _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked())
                 return self._parse_step_events(events) if events else []
