@@ -72,8 +72,17 @@ class Job:
     """One submitted job (internal)."""
 
     __slots__ = (
-        "msg_id", "func_key", "run_id", "worker_id", "message", "future", "submitted",
-        "started", "timeout", "timer", "pool_id",
+        "func_key",
+        "future",
+        "message",
+        "msg_id",
+        "pool_id",
+        "run_id",
+        "started",
+        "submitted",
+        "timeout",
+        "timer",
+        "worker_id",
     )
 
     def __init__(self, msg_id: int, func_key: str, run_id: str, worker_id: WorkerId, message: tuple[Any, ...],

@@ -12,16 +12,16 @@ from netrun.errors import NetrunRuntimeError
 from netrun.pool.base import PoolError, WorkerCrashed, WorkerException, WorkerTimeout
 
 __all__ = [
+    "ArgumentsNotPicklable",
     "ExecutionError",
     "ExecutionManagerNotStarted",
-    "UnknownPool",
     "FunctionNotFound",
     "FunctionNotPicklable",
-    "ArgumentsNotPicklable",
-    "ResultNotPicklable",
-    "RemoteException",
     "JobCancelled",
     "PoolError",
+    "RemoteException",
+    "ResultNotPicklable",
+    "UnknownPool",
     "WorkerCrashed",
     "WorkerException",
     "WorkerTimeout",

@@ -30,11 +30,15 @@ import itertools
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 from netrun.errors import NetrunRuntimeError
 from netrun.execution._runtime import MessagePoolRuntime
-from netrun.execution.errors import ExecutionError, ExecutionManagerNotStarted, UnknownPool
+from netrun.execution.errors import (
+    ExecutionError,
+    ExecutionManagerNotStarted,
+    UnknownPool,
+)
 from netrun.execution.protocol import JobResult, RunAllocationMethod, SubmittedJobInfo
 from netrun.execution.worker import async_execution_worker, execution_worker
 from netrun.pool.aio import SingleWorkerPool
@@ -47,7 +51,7 @@ from netrun.pool.thread import ThreadPool
 __all__ = ["ExecutionManager", "PoolType"]
 
 #: The pool classes an ExecutionManager can drive.
-PoolType = Union[ThreadPool, MultiprocessPool, SingleWorkerPool, RemotePoolClient, DaskPool]
+PoolType = ThreadPool | MultiprocessPool | SingleWorkerPool | RemotePoolClient | DaskPool
 
 _DEFAULT: Any = object()
 _METHODS = {m: m for m in RunAllocationMethod} | {m.value: m for m in RunAllocationMethod}

@@ -28,9 +28,9 @@ from netrun.pool.base import WorkerId
 __all__ = [
     "ExecutionManagerProtocolKeys",
     "JobResult",
-    "SubmittedJobInfo",
-    "RunAllocationMethod",
     "OutputLine",
+    "RunAllocationMethod",
+    "SubmittedJobInfo",
     "utc_now",
 ]
 

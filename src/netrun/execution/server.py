@@ -14,7 +14,11 @@ from __future__ import annotations
 import functools
 import ssl as _ssl
 
-from netrun.execution.worker import FuncDoneCallback, FuncPreprocessor, remote_execution_manager_worker
+from netrun.execution.worker import (
+    FuncDoneCallback,
+    FuncPreprocessor,
+    remote_execution_manager_worker,
+)
 from netrun.pool.remote import RemotePoolServer
 
 __all__ = ["create_execution_manager_server"]
@@ -27,12 +31,15 @@ def create_execution_manager_server(
     *,
     token: str | bytes | None = None,
     ssl_context: _ssl.SSLContext | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> RemotePoolServer:
     """A :class:`RemotePoolServer` with the ExecutionManager worker registered as ``worker_name``.
 
-    ``token`` (or ``NETRUN_REMOTE_TOKEN``) must be shared with the clients.
+    ``token`` (or ``NETRUN_REMOTE_TOKEN``) must be shared with the clients; ``certfile``
+    (and ``keyfile``) or ``ssl_context`` turn on TLS.
     """
-    server = RemotePoolServer(token=token, ssl_context=ssl_context)
+    server = RemotePoolServer(token=token, ssl_context=ssl_context, certfile=certfile, keyfile=keyfile)
     server.register_worker(
         worker_name,
         functools.partial(

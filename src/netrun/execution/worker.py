@@ -38,9 +38,14 @@ from netrun.execution.protocol import (
 )
 from netrun.pool._capture import capture_output
 from netrun.rpc import _codec
-from netrun.rpc.base import ChannelBroken, ChannelClosed, MessageNotSerializable, SyncRPCChannel
+from netrun.rpc.base import (
+    ChannelBroken,
+    ChannelClosed,
+    MessageNotSerializable,
+    SyncRPCChannel,
+)
 
-__all__ = ["execution_worker", "async_execution_worker", "remote_execution_manager_worker", "resolve_import_path"]
+__all__ = ["async_execution_worker", "execution_worker", "remote_execution_manager_worker", "resolve_import_path"]
 
 _log = logging.getLogger("netrun.execution.worker")
 

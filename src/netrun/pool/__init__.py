@@ -24,34 +24,28 @@ from netrun.pool.base import (
     WorkerTimeout,
 )
 from netrun.pool.multiprocess import MultiprocessPool
+from netrun.pool.remote import RemotePoolClient, RemotePoolServer
 from netrun.pool.thread import ThreadPool
 
 __all__ = [
-    "WorkerId",
-    "WorkerFn",
-    "WorkerMessage",
+    "MultiprocessPool",
     "Pool",
-    "TaskPool",
-    "PoolInitMode",
-    "PoolError",
-    "PoolNotStarted",
     "PoolAlreadyStarted",
+    "PoolError",
+    "PoolInitMode",
+    "PoolNotStarted",
     "PoolStartupFailed",
+    "RemotePoolClient",
+    "RemotePoolServer",
+    "SingleWorkerPool",
+    "TaskPool",
+    "ThreadPool",
+    "WorkerCrashed",
     "WorkerError",
     "WorkerException",
-    "WorkerCrashed",
+    "WorkerFn",
+    "WorkerId",
+    "WorkerMessage",
     "WorkerTimeout",
-    "SingleWorkerPool",
-    "ThreadPool",
-    "MultiprocessPool",
-    "RemotePoolServer",
-    "RemotePoolClient",
 ]
 
-
-def __getattr__(name: str):  # the remote pool imports lazily (it needs netrun[remote] to run)
-    if name in ("RemotePoolServer", "RemotePoolClient"):
-        from netrun.pool import remote
-
-        return getattr(remote, name)
-    raise AttributeError(f"module 'netrun.pool' has no attribute {name!r}")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-__all__ = ["OutputLine", "LineCapture", "capture_output", "install_routing_streams"]
+__all__ = ["LineCapture", "OutputLine", "capture_output", "install_routing_streams"]
 
 
 class OutputLine(NamedTuple):
@@ -43,7 +43,7 @@ class LineCapture:
     ``on_line`` (optional) is called with each completed line instead of storing it.
     """
 
-    __slots__ = ("lines", "_partial", "_lock", "_on_line")
+    __slots__ = ("_lock", "_on_line", "_partial", "lines")
 
     def __init__(self, on_line: Callable[[OutputLine], None] | None = None) -> None:
         self.lines: list[OutputLine] = []

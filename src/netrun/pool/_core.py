@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from netrun.pool.base import (
-    POOL_UP_ERROR_CRASHED,
     POOL_UP_ERROR_EXCEPTION,
     PoolAlreadyStarted,
     PoolNotStarted,
@@ -37,7 +36,7 @@ RUNNING, FAILED, DEAD = "running", "failed", "dead"
 class Failure:
     """A worker failure travelling through the inbox (internal)."""
 
-    __slots__ = ("key", "details", "exception", "on_received")
+    __slots__ = ("details", "exception", "key", "on_received")
 
     def __init__(
         self,

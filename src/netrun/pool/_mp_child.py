@@ -21,7 +21,12 @@ from netrun.pool.base import PoolInitMode
 from netrun.rpc import _codec
 from netrun.rpc._mailbox import SyncMailbox
 from netrun.rpc._pipe import PipeEnd
-from netrun.rpc.base import RPC_KEY_SHUTDOWN, ChannelBroken, ChannelClosed, MessageNotSerializable
+from netrun.rpc.base import (
+    RPC_KEY_SHUTDOWN,
+    ChannelBroken,
+    ChannelClosed,
+    MessageNotSerializable,
+)
 
 MP_DOWN_SHUTDOWN = "__pool-mp-down:shutdown"
 MP_DOWN_DISPATCH = "__pool-mp-down:dispatch"
@@ -54,7 +59,7 @@ def exception_payload(exc: BaseException) -> Any:
 class _WorkerChannel:
     """The SyncRPCChannel a worker thread gets: mailbox in, pipe out (tagged)."""
 
-    __slots__ = ("_pipe", "_idx", "_box", "_closed")
+    __slots__ = ("_box", "_closed", "_idx", "_pipe")
 
     def __init__(self, pipe: PipeEnd, thread_idx: int, box: SyncMailbox) -> None:
         self._pipe = pipe

@@ -26,7 +26,7 @@ from netrun.rpc._mailbox import LoopMailbox
 from netrun.rpc.aio import AsyncChannel
 from netrun.rpc.base import RPC_KEY_BROKEN, RPC_KEY_SHUTDOWN
 
-__all__ = ["SingleWorkerPool", "AsyncWorkerFn"]
+__all__ = ["AsyncWorkerFn", "SingleWorkerPool"]
 
 AsyncWorkerFn = Callable[[AsyncChannel, WorkerId], Awaitable[None]]
 

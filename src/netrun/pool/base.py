@@ -29,23 +29,23 @@ from netrun.errors import NetrunRuntimeError
 from netrun.rpc.base import SyncRPCChannel
 
 __all__ = [
-    "WorkerId",
-    "WorkerFn",
-    "WorkerMessage",
-    "PoolInitMode",
+    "POOL_UP_ERROR_CRASHED",
+    "POOL_UP_ERROR_EXCEPTION",
+    "POOL_UP_ERROR_TIMEOUT",
     "Pool",
-    "TaskPool",
-    "PoolError",
-    "PoolNotStarted",
     "PoolAlreadyStarted",
+    "PoolError",
+    "PoolInitMode",
+    "PoolNotStarted",
     "PoolStartupFailed",
+    "TaskPool",
+    "WorkerCrashed",
     "WorkerError",
     "WorkerException",
-    "WorkerCrashed",
+    "WorkerFn",
+    "WorkerId",
+    "WorkerMessage",
     "WorkerTimeout",
-    "POOL_UP_ERROR_EXCEPTION",
-    "POOL_UP_ERROR_CRASHED",
-    "POOL_UP_ERROR_TIMEOUT",
 ]
 
 WorkerId = int

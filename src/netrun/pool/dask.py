@@ -54,12 +54,12 @@ class DaskPool(PoolContextMixin):
         if address is None and (not isinstance(threads_per_worker, int) or threads_per_worker < 1):
             raise ValueError(f"{name} needs threads_per_worker >= 1 (got {threads_per_worker!r})")
         self._address = address
-        self._cluster_kwargs: dict[str, Any] = dict(
-            n_workers=n_workers,
-            threads_per_worker=threads_per_worker,
-            processes=processes,
-            dashboard_address=None,
-        )
+        self._cluster_kwargs: dict[str, Any] = {
+            "n_workers": n_workers,
+            "threads_per_worker": threads_per_worker,
+            "processes": processes,
+            "dashboard_address": None,
+        }
         if processes:
             # Worker processes talk over TCP: keep it on the loopback interface. (Without
             # processes, Dask uses in-process communication and opens no socket at all.)
@@ -91,10 +91,11 @@ class DaskPool(PoolContextMixin):
                 target: Any = self._cluster
             else:
                 target = self._address
-            self._client = await asyncio.wait_for(
-                distributed.Client(target, asynchronous=True, timeout=self._start_timeout, **self._client_kwargs),
-                self._start_timeout,
+            # Keep the client before awaiting it, so a failed start still closes it.
+            self._client = distributed.Client(
+                target, asynchronous=True, timeout=self._start_timeout, **self._client_kwargs
             )
+            await asyncio.wait_for(self._client, self._start_timeout)
             nthreads = await asyncio.wait_for(self._client.nthreads(), self._start_timeout)
             self._num_workers = sum(nthreads.values())
             if self._num_workers < 1:

@@ -223,7 +223,7 @@ class MultiprocessPool(PoolContextMixin):
 
     async def _await_ready(self, slots: list[_Slot]) -> None:
         futures = [s.ready_future for s in slots]
-        done, pending = await asyncio.wait(futures, timeout=self._start_timeout)  # type: ignore[arg-type]
+        _done, pending = await asyncio.wait(futures, timeout=self._start_timeout)  # type: ignore[arg-type]
         if pending:
             slot = slots[futures.index(next(iter(pending)))]
             raise PoolStartupFailed(

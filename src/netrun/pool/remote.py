@@ -49,9 +49,16 @@ from netrun.pool.base import (
 from netrun.pool.multiprocess import MultiprocessPool
 from netrun.pool.thread import ThreadPool
 from netrun.rpc.base import ChannelBroken, ChannelClosed, RPCError
-from netrun.rpc.remote import RemoteServer, WebSocketChannel, connect_channel, serve_background
+from netrun.rpc.remote import (
+    RemoteServer,
+    WebSocketChannel,
+    client_ssl_context,
+    connect_channel,
+    serve_background,
+    server_ssl_context,
+)
 
-__all__ = ["RemotePoolServer", "RemotePoolClient"]
+__all__ = ["RemotePoolClient", "RemotePoolServer"]
 
 _log = logging.getLogger("netrun.pool.remote")
 
@@ -77,10 +84,23 @@ _FAILURE_KEYS = (POOL_UP_ERROR_CRASHED, POOL_UP_ERROR_EXCEPTION)
 class RemotePoolServer:
     """Hosts pools of registered worker functions for authenticated remote clients.
 
-    ``token`` (or ``NETRUN_REMOTE_TOKEN``) is required; ``ssl_context`` turns on TLS.
+    ``token`` (or ``NETRUN_REMOTE_TOKEN``) is required. TLS is on when a certificate is
+    given: ``certfile`` (PEM, with ``keyfile`` unless the key is in it) or a ready
+    ``ssl_context``.
     """
 
-    def __init__(self, token: str | bytes | None = None, *, ssl_context: _ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        token: str | bytes | None = None,
+        *,
+        ssl_context: _ssl.SSLContext | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> None:
+        if certfile is not None:
+            if ssl_context is not None:
+                raise ValueError("give either ssl_context or certfile/keyfile, not both")
+            ssl_context = server_ssl_context(certfile, keyfile)
         self._token = token
         self._ssl = ssl_context
         self._workers: dict[str, WorkerFn] = {}
@@ -241,7 +261,9 @@ class RemotePoolClient(PoolContextMixin):
 
     ``start()`` connects and creates the pool (``worker_name`` required then); or call
     ``connect()`` and ``create_pool(...)`` yourself. ``token``/``NETRUN_REMOTE_TOKEN`` must
-    match the server's; ``ssl_context`` is needed for ``wss://`` URLs with private CAs.
+    match the server's. For a ``wss://`` server whose certificate is not signed by a system
+    CA, give ``cafile`` (the certificate or its CA, PEM) or an ``ssl_context``.
+    ``pool_type="thread"`` asks the server for worker threads instead of processes.
     """
 
     serializes_messages = True
@@ -257,10 +279,15 @@ class RemotePoolClient(PoolContextMixin):
         *,
         token: str | bytes | None = None,
         ssl_context: _ssl.SSLContext | None = None,
+        cafile: str | None = None,
         pool_type: str = "process",
         request_timeout: float = 120.0,
         name: str | None = None,
     ) -> None:
+        if cafile is not None:
+            if ssl_context is not None:
+                raise ValueError("give either ssl_context or cafile, not both")
+            ssl_context = client_ssl_context(cafile)
         self._url = url
         self._worker_name = worker_name
         self._options = {

@@ -49,7 +49,7 @@ _log = logging.getLogger("netrun.pool.thread")
 class _TaggedBox:
     """The send box of one worker thread: tags replies with the worker id and generation."""
 
-    __slots__ = ("_core", "_worker_id", "_generation")
+    __slots__ = ("_core", "_generation", "_worker_id")
 
     def __init__(self, core: PoolCore, worker_id: WorkerId, generation: int) -> None:
         self._core = core
@@ -63,7 +63,7 @@ class _TaggedBox:
 
 
 class _WorkerThread:
-    __slots__ = ("worker_id", "generation", "mailbox", "channel", "thread", "abandoned", "ready")
+    __slots__ = ("abandoned", "channel", "generation", "mailbox", "ready", "thread", "worker_id")
 
     def __init__(self, core: PoolCore, worker_id: WorkerId, generation: int) -> None:
         self.worker_id = worker_id
@@ -137,7 +137,7 @@ class ThreadPool(PoolContextMixin):
 
     async def _wait_ready(self, workers: list[_WorkerThread]) -> None:
         futures = [asyncio.wrap_future(w.ready) for w in workers]
-        done, pending = await asyncio.wait(futures, timeout=self._start_timeout)
+        _done, pending = await asyncio.wait(futures, timeout=self._start_timeout)
         if pending:
             wid = workers[futures.index(next(iter(pending)))].worker_id
             raise PoolStartupFailed(

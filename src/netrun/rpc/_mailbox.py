@@ -33,7 +33,7 @@ _END_KEYS = (RPC_KEY_SHUTDOWN, RPC_KEY_BROKEN)
 class _MailboxBase:
     """State shared by both mailbox kinds (always used under ``self._lock``)."""
 
-    __slots__ = ("_items", "_lock", "_local_closed", "_peer_end", "_end_reached", "name")
+    __slots__ = ("_end_reached", "_items", "_local_closed", "_lock", "_peer_end", "name")
 
     def __init__(self, name: str) -> None:
         self._items: deque[tuple[str, Any]] = deque()

@@ -10,8 +10,9 @@ as soon as they arrive.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any
 
 from netrun.rpc import _codec
 from netrun.rpc.base import ChannelBroken, ChannelClosed

@@ -116,7 +116,7 @@ class ServerHandshake:
     def challenge(self) -> str:
         return json.dumps({"netrun": "remote-rpc", "version": PROTOCOL_VERSION, "nonce": self._nonce.hex()})
 
-    def verify(self, reply_text: Any) -> tuple[str, "FrameSealer", "FrameOpener"]:
+    def verify(self, reply_text: Any) -> tuple[str, FrameSealer, FrameOpener]:
         """Check the client's reply; return the acceptance frame and the session's sealers."""
         reply = parse_handshake(reply_text, ("version", "nonce", "ts", "mac"))
         if reply["version"] != PROTOCOL_VERSION:
@@ -169,7 +169,7 @@ class ClientHandshake:
         mac = _mac(self._token, b"netrun-auth-client|", self._server_nonce, self._nonce, repr(float(ts)).encode())
         return json.dumps({"version": PROTOCOL_VERSION, "nonce": self._nonce.hex(), "ts": ts, "mac": mac.hex()})
 
-    def finish(self, acceptance_text: Any) -> tuple["FrameSealer", "FrameOpener"]:
+    def finish(self, acceptance_text: Any) -> tuple[FrameSealer, FrameOpener]:
         acceptance = parse_handshake(acceptance_text, ("ok",))
         if acceptance["ok"] is not True:
             raise AuthenticationFailed(str(acceptance.get("error", "refused")))

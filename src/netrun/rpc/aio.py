@@ -30,7 +30,7 @@ class AsyncChannel:
     is this end's :class:`~netrun.rpc._mailbox.LoopMailbox`. Semantics: ``netrun.rpc.base``.
     """
 
-    __slots__ = ("_send_box", "_recv_box", "_closed")
+    __slots__ = ("_closed", "_recv_box", "_send_box")
 
     def __init__(self, send_box: _Box, recv_box: LoopMailbox) -> None:
         self._send_box = send_box

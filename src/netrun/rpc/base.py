@@ -34,15 +34,15 @@ from typing import Any, Protocol, runtime_checkable
 from netrun.errors import NetrunRuntimeError
 
 __all__ = [
-    "RPC_KEY_SHUTDOWN",
-    "RPC_KEY_ERROR",
     "RPC_KEY_BROKEN",
-    "RPCError",
-    "ChannelClosed",
+    "RPC_KEY_ERROR",
+    "RPC_KEY_SHUTDOWN",
     "ChannelBroken",
-    "RecvTimeout",
+    "ChannelClosed",
     "MessageNotSerializable",
     "RPCChannel",
+    "RPCError",
+    "RecvTimeout",
     "SyncRPCChannel",
 ]
 

@@ -52,17 +52,17 @@ from netrun.rpc.base import (
 )
 
 __all__ = [
-    "WebSocketChannel",
+    "AuthenticationFailed",
     "ConnectionHandler",
     "RemoteServer",
-    "AuthenticationFailed",
     "TokenRequired",
+    "WebSocketChannel",
+    "client_ssl_context",
     "connect",
     "connect_channel",
     "serve",
     "serve_background",
     "server_ssl_context",
-    "client_ssl_context",
 ]
 
 _log = logging.getLogger("netrun.rpc.remote")

@@ -29,7 +29,7 @@ from netrun.rpc._mailbox import LoopMailbox, SyncMailbox
 from netrun.rpc.aio import AsyncChannel
 from netrun.rpc.base import RPC_KEY_BROKEN, RPC_KEY_SHUTDOWN
 
-__all__ = ["ThreadChannel", "SyncThreadChannel", "create_thread_channel_pair"]
+__all__ = ["SyncThreadChannel", "ThreadChannel", "create_thread_channel_pair"]
 
 
 class _Box(Protocol):
@@ -49,7 +49,7 @@ class SyncThreadChannel:
     :class:`~netrun.rpc._mailbox.SyncMailbox`. Semantics: ``netrun.rpc.base``.
     """
 
-    __slots__ = ("_send_box", "_recv_box", "_closed")
+    __slots__ = ("_closed", "_recv_box", "_send_box")
 
     def __init__(self, send_box: _Box, recv_box: SyncMailbox) -> None:
         self._send_box = send_box

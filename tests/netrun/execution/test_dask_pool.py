@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 pytest.importorskip("distributed")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _jobs  # noqa: E402
+import _jobs
 
-from netrun.execution import ExecutionManager, WorkerTimeout  # noqa: E402
-from netrun.pool import PoolError, PoolNotStarted  # noqa: E402
-from netrun.pool.dask import DaskPool  # noqa: E402
+from netrun.execution import ExecutionManager, WorkerTimeout
+from netrun.pool import PoolError, PoolNotStarted
+from netrun.pool.dask import DaskPool
 
 
 @pytest.fixture(scope="module")

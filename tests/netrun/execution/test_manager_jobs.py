@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _jobs  # noqa: E402
+import _jobs
 
-from netrun.execution import (  # noqa: E402
+from netrun.execution import (
     ArgumentsNotPicklable,
     ExecutionManager,
     ExecutionManagerProtocolKeys,
@@ -20,7 +21,7 @@ from netrun.execution import (  # noqa: E402
     RemoteException,
     ResultNotPicklable,
 )
-from netrun.pool import MultiprocessPool, SingleWorkerPool, ThreadPool  # noqa: E402
+from netrun.pool import MultiprocessPool, SingleWorkerPool, ThreadPool
 
 MESSAGES: list[Any] = []
 POOLS = ["main", "thread", "process"]

@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _jobs  # noqa: E402
-from conftest import wait_gone  # noqa: E402
+import _jobs
+from conftest import wait_gone
 
-from netrun.execution import (  # noqa: E402
+from netrun.execution import (
     ExecutionError,
     ExecutionManager,
     WorkerCrashed,
     WorkerTimeout,
     create_execution_manager_server,
 )
-from netrun.pool.remote import RemotePoolClient  # noqa: E402
-from netrun.rpc import AuthenticationFailed  # noqa: E402
+from netrun.pool.remote import RemotePoolClient
+from netrun.rpc import AuthenticationFailed
 
 TOKEN = "exec-remote-token-0123456789"
 SERVER_SCRIPT = Path(__file__).parents[1] / "pool" / "_remote_server.py"

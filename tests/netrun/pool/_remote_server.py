@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _workers  # noqa: E402
+import _workers
 
-from netrun.pool.remote import RemotePoolServer  # noqa: E402
+from netrun.pool.remote import RemotePoolServer
 
 
 async def main(port_file: str, token: str, kind: str) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _workers  # noqa: E402
-from conftest import wait_gone  # noqa: E402
+import _workers
+from conftest import wait_gone
 
-from netrun.pool import MultiprocessPool, PoolError, WorkerCrashed  # noqa: E402
-from netrun.rpc import MessageNotSerializable, RecvTimeout  # noqa: E402
+from netrun.pool import MultiprocessPool, PoolError, WorkerCrashed
+from netrun.rpc import MessageNotSerializable, RecvTimeout
 
 OUTPUT: list[tuple[int, list[Any]]] = []
 

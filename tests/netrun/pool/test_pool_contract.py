@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _workers  # noqa: E402
+import _workers
 
-from netrun.pool import (  # noqa: E402
+from netrun.pool import (
     MultiprocessPool,
     PoolAlreadyStarted,
     PoolNotStarted,
@@ -22,7 +22,7 @@ from netrun.pool import (  # noqa: E402
     WorkerCrashed,
     WorkerException,
 )
-from netrun.rpc import RecvTimeout  # noqa: E402
+from netrun.rpc import RecvTimeout
 
 
 def make(kind: str, **kw: Any) -> Any:

@@ -8,19 +8,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _workers  # noqa: E402
-from conftest import wait_gone  # noqa: E402
+import _workers
+from conftest import wait_gone
 
-from netrun.pool import PoolError, WorkerCrashed  # noqa: E402
-from netrun.pool.remote import RemotePoolClient, RemotePoolServer  # noqa: E402
-from netrun.rpc import AuthenticationFailed  # noqa: E402
+from netrun.pool import PoolError, WorkerCrashed
+from netrun.pool.remote import RemotePoolClient, RemotePoolServer
+from netrun.rpc import AuthenticationFailed
 
 TOKEN = "remote-pool-token-0123456789"
 
@@ -154,3 +155,27 @@ def test_request_shutdown_stops_serve(tmp_path: Path) -> None:
         assert proc.wait(15) == 0
     finally:
         proc.kill()
+
+
+def test_thread_pool_type_and_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
+    pytest.importorskip("cryptography")
+    sys.path.insert(0, str(Path(__file__).parents[1] / "rpc"))
+    from test_remote_security import _self_signed_cert
+
+    cert, key = _self_signed_cert(tmp_path)
+
+    async def main() -> None:
+        srv = RemotePoolServer(token=TOKEN, certfile=str(cert), keyfile=str(key))
+        srv.register_worker("echo", _workers.echo_worker)
+        async with srv.serve_background("127.0.0.1", 0) as running:
+            assert running.url.startswith("wss://")
+            async with RemotePoolClient(running.url, "echo", 3, token=TOKEN, cafile=str(cert),
+                                        pool_type="thread") as pool:
+                for wid in range(3):
+                    await pool.send(wid, "who", wid)
+                replies = [await pool.recv(timeout=10) for _ in range(3)]
+                assert {m.data[1] for m in replies} == {os.getpid()}  # threads of the server (this process)
+            with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+                await RemotePoolClient(running.url, "echo", token=TOKEN).start()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -9,7 +9,8 @@ Commands (key, data) the test sends to the peer:
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from netrun.rpc import ChannelBroken, ChannelClosed
 

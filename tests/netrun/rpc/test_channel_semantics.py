@@ -7,15 +7,16 @@ import contextlib
 import multiprocessing
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _peers import process_peer_main, run_async_peer, run_sync_peer  # noqa: E402
+from _peers import process_peer_main, run_async_peer, run_sync_peer
 
-from netrun.rpc import (  # noqa: E402
+from netrun.rpc import (
     ChannelBroken,
     ChannelClosed,
     MessageNotSerializable,

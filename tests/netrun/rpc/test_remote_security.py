@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from netrun.rpc import AuthenticationFailed, TokenRequired, connect, connect_channel, serve_background
+from netrun.rpc import (
+    AuthenticationFailed,
+    TokenRequired,
+    connect,
+    connect_channel,
+    serve_background,
+)
 from netrun.rpc.remote import client_ssl_context, server_ssl_context
 
 TOKEN = "right-token-0123456789abcdef"
@@ -88,10 +94,13 @@ def test_pickle_sent_before_or_instead_of_handshake_is_never_unpickled(tmp_path:
 
                 await ws.send(ClientHandshake(WRONG.encode()).answer(challenge))
                 assert json.loads(await ws.recv())["ok"] is False
-                with pytest.raises(Exception):
+                from websockets.exceptions import ConnectionClosed
+
+                with pytest.raises(ConnectionClosed) as closed:
                     await ws.send(evil)
                     await ws.send(evil)
                     await asyncio.wait_for(ws.recv(), 5)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
             await asyncio.sleep(0.1)
 
     run(main())
