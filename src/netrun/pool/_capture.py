@@ -124,7 +124,15 @@ class _RoutingStream(io.TextIOBase):
         return True
 
     def isatty(self) -> bool:
-        return False
+        if _current_sink.get() is not None:
+            return False
+        isatty = getattr(self.fallback, "isatty", None)
+        return bool(isatty()) if isatty is not None else False
+
+    def __getattr__(self, name: str) -> object:
+        # ``buffer``, ``reconfigure``, ``errors``... are the fallback's (writes through them
+        # bypass the capture).
+        return getattr(self.fallback, name)
 
     @property
     def encoding(self) -> str:  # type: ignore[override]

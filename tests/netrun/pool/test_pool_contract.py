@@ -214,3 +214,32 @@ def test_thread_close_with_zero_timeout_abandons_stuck_thread_at_once() -> None:
         return loop.time() - start
 
     assert asyncio.run(main()) < 0.5
+
+
+def test_output_capture_routes_by_context_and_leaves_other_writes_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    import contextlib as _contextlib
+    import threading as _threading
+
+    from netrun.pool._capture import capture_output
+
+    results: dict[str, list[str]] = {}
+
+    def job(name: str) -> None:
+        with capture_output() as cap:
+            print(f"{name} line 1")
+            print(f"{name} part", end="")
+            print(" done", file=sys.stdout)
+            print(f"{name} err", file=sys.stderr)
+        results[name] = [f"{'E' if line.is_stderr else 'O'}:{line.text}" for line in cap.finish()]
+
+    threads = [_threading.Thread(target=job, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("outside any job")
+    assert results == {n: [f"O:{n} line 1", f"O:{n} part done", f"E:{n} err"] for n in ("a", "b")}
+    assert "outside any job" in capsys.readouterr().out
+    assert sys.stdout.encoding  # attributes of the real stream stay reachable
+    with _contextlib.suppress(AttributeError):
+        sys.stdout.buffer  # noqa: B018
