@@ -28,7 +28,7 @@ from netrun.pool.base import (
     WorkerMessage,
 )
 from netrun.rpc._mailbox import LoopMailbox
-from netrun.rpc.base import ChannelClosed
+from netrun.rpc.base import RPC_KEY_BROKEN, RPC_KEY_SHUTDOWN, ChannelClosed
 
 RUNNING, FAILED, DEAD = "running", "failed", "dead"
 
@@ -188,6 +188,23 @@ class PoolCore:
         except ChannelClosed:
             raise PoolNotStarted(f"the {self.kind} was closed") from None
         return None if item is None else self._message(item, True)
+
+
+class WorkerReplyBox:
+    """The send box of an in-process worker's channel: tags each reply with the worker id
+    and generation and puts it in the pool's inbox (dropped once that worker was replaced)."""
+
+    __slots__ = ("_core", "_generation", "_worker_id")
+
+    def __init__(self, core: PoolCore, worker_id: WorkerId, generation: int) -> None:
+        self._core = core
+        self._worker_id = worker_id
+        self._generation = generation
+
+    def put(self, item: tuple[str, Any]) -> None:
+        if item[0] in (RPC_KEY_SHUTDOWN, RPC_KEY_BROKEN):
+            return  # a worker's own exit is reported by the pool, as a failure
+        self._core.push(self._worker_id, item[0], item[1], self._generation)
 
 
 class PoolContextMixin:

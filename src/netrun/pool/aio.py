@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from netrun._util.callables import callable_name
-from netrun.pool._core import Failure, PoolContextMixin, PoolCore
+from netrun.pool._core import Failure, PoolContextMixin, PoolCore, WorkerReplyBox
 from netrun.pool.base import (
     POOL_UP_ERROR_CRASHED,
     POOL_UP_ERROR_EXCEPTION,
@@ -24,24 +24,11 @@ from netrun.pool.base import (
 )
 from netrun.rpc._mailbox import LoopMailbox
 from netrun.rpc.aio import AsyncChannel
-from netrun.rpc.base import RPC_KEY_BROKEN, RPC_KEY_SHUTDOWN
+from netrun.rpc.base import RPC_KEY_SHUTDOWN
 
 __all__ = ["AsyncWorkerFn", "SingleWorkerPool"]
 
 AsyncWorkerFn = Callable[[AsyncChannel, WorkerId], Awaitable[None]]
-
-
-class _TaggedBox:
-    __slots__ = ("_core", "_generation")
-
-    def __init__(self, core: PoolCore, generation: int) -> None:
-        self._core = core
-        self._generation = generation
-
-    def put(self, item: tuple[str, Any]) -> None:
-        if item[0] in (RPC_KEY_SHUTDOWN, RPC_KEY_BROKEN):
-            return
-        self._core.push(0, item[0], item[1], self._generation)
 
 
 class SingleWorkerPool(PoolContextMixin):
@@ -96,7 +83,7 @@ class SingleWorkerPool(PoolContextMixin):
 
     def _launch(self) -> None:
         self._mailbox = LoopMailbox(f"channel of {self._name} worker")
-        channel = AsyncChannel(_TaggedBox(self._core, self._generation), self._mailbox)
+        channel = AsyncChannel(WorkerReplyBox(self._core, 0, self._generation), self._mailbox)
         self._task = self._core.spawn(self._run(channel, self._generation))
 
     async def _run(self, channel: AsyncChannel, generation: int) -> None:

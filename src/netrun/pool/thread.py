@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netrun._util.callables import callable_name
-from netrun.pool._core import Failure, PoolContextMixin, PoolCore
+from netrun.pool._core import Failure, PoolContextMixin, PoolCore, WorkerReplyBox
 from netrun.pool.base import (
     POOL_UP_ERROR_CRASHED,
     POOL_UP_ERROR_EXCEPTION,
@@ -46,22 +46,6 @@ __all__ = ["ThreadPool"]
 _log = logging.getLogger("netrun.pool.thread")
 
 
-class _TaggedBox:
-    """The send box of one worker thread: tags replies with the worker id and generation."""
-
-    __slots__ = ("_core", "_generation", "_worker_id")
-
-    def __init__(self, core: PoolCore, worker_id: WorkerId, generation: int) -> None:
-        self._core = core
-        self._worker_id = worker_id
-        self._generation = generation
-
-    def put(self, item: tuple[str, Any]) -> None:
-        if item[0] in (RPC_KEY_SHUTDOWN, RPC_KEY_BROKEN):
-            return  # a worker's own exit is reported by the thread wrapper
-        self._core.push(self._worker_id, item[0], item[1], self._generation)
-
-
 class _WorkerThread:
     __slots__ = ("abandoned", "channel", "generation", "mailbox", "ready", "thread", "worker_id")
 
@@ -69,7 +53,7 @@ class _WorkerThread:
         self.worker_id = worker_id
         self.generation = generation
         self.mailbox = SyncMailbox(f"channel of thread worker {worker_id}")
-        self.channel = SyncThreadChannel(_TaggedBox(core, worker_id, generation), self.mailbox)
+        self.channel = SyncThreadChannel(WorkerReplyBox(core, worker_id, generation), self.mailbox)
         self.thread: threading.Thread | None = None
         self.abandoned = False
         self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
