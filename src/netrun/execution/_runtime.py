@@ -32,6 +32,7 @@ from netrun.execution.errors import (
 from netrun.execution.protocol import (
     KEY_CANCEL,
     KEY_FUNCTION_ACK,
+    KEY_PRINT_BUFFER,
     KEY_RESPONSE,
     KEY_RUN,
     KEY_SEND_FUNCTION,
@@ -76,6 +77,7 @@ class Job:
         "future",
         "message",
         "msg_id",
+        "on_output",
         "pool_id",
         "run_id",
         "started",
@@ -98,6 +100,7 @@ class Job:
         self.timeout = timeout
         self.timer: asyncio.TimerHandle | None = None
         self.pool_id = pool_id
+        self.on_output: Callable[[list[Any]], None] | None = None
 
     def describe(self) -> str:
         return f"function {self.func_key!r} (run {self.run_id}) on pool {self.pool_id!r} worker {self.worker_id}"
@@ -188,7 +191,8 @@ class MessagePoolRuntime:
 
     # -- jobs -----------------------------------------------------------------------------
     async def submit(self, worker_id: WorkerId, func_key: str, run_id: str, send_channel: bool,
-                     args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None) -> asyncio.Future[JobResult]:
+                     args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None,
+                     on_output: Callable[[list[Any]], None] | None = None) -> asyncio.Future[JobResult]:
         if worker_id in self.dead:
             raise WorkerCrashed(worker_id, {"message": f"worker {worker_id} of pool {self.pool_id!r} is gone "
                                             "(it died and could not be replaced); use another worker"})
@@ -202,9 +206,10 @@ class MessagePoolRuntime:
                     f"{self.pool_id!r}: {exc.__cause__ or exc}; pass picklable values or use a thread pool"
                 ) from None
         msg_id = next(_msg_ids)
-        message = (msg_id, func_key, run_id, send_channel, payload, self.packed)
+        message = (msg_id, func_key, run_id, send_channel, payload, self.packed, on_output is not None)
         future: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
         job = Job(msg_id, func_key, run_id, worker_id, message, future, timeout, self.pool_id)
+        job.on_output = on_output
         self.jobs[msg_id] = job
         self.worker_jobs[worker_id][msg_id] = job
         try:
@@ -252,6 +257,8 @@ class MessagePoolRuntime:
                         self._completed(msg.worker_id, msg.data)
                     elif key == KEY_STARTED:
                         self._started(msg.data)
+                    elif key == KEY_PRINT_BUFFER:
+                        self._output(msg.data)
                     elif key == KEY_FUNCTION_ACK:
                         self._function_ack(msg.worker_id, msg.data)
                     elif key == POOL_UP_ERROR_CRASHED or key == POOL_UP_ERROR_EXCEPTION:
@@ -277,6 +284,15 @@ class MessagePoolRuntime:
         job.started = data[1]
         if job.timeout is not None:
             job.timer = asyncio.get_running_loop().call_later(job.timeout, self._timed_out, job)
+
+    def _output(self, data: tuple[int, list[Any]]) -> None:
+        job = self.jobs.get(data[0])
+        if job is None or job.on_output is None:
+            return
+        try:
+            job.on_output(data[1])
+        except Exception:
+            _log.exception("the on_output callback of %s raised", job.describe())
 
     def _completed(self, worker_id: WorkerId, data: tuple[Any, ...]) -> None:
         msg_id, started, completed, ok, value, packed, output, tb = data

@@ -39,7 +39,12 @@ from netrun.execution.errors import (
     ExecutionManagerNotStarted,
     UnknownPool,
 )
-from netrun.execution.protocol import JobResult, RunAllocationMethod, SubmittedJobInfo
+from netrun.execution.protocol import (
+    JobResult,
+    OutputLine,
+    RunAllocationMethod,
+    SubmittedJobInfo,
+)
 from netrun.execution.worker import async_execution_worker, execution_worker
 from netrun.pool.aio import SingleWorkerPool
 from netrun.pool.base import PoolInitMode, WorkerId, WorkerMessage
@@ -304,6 +309,7 @@ class ExecutionManager:
         timeout: float | None = _DEFAULT,
         run_id: str | None = None,
         keep_remote: bool = False,
+        on_output: Callable[[list[OutputLine]], None] | None = None,
     ) -> JobResult:
         """Run a function on ``worker_id`` of ``pool_id`` and return its :class:`JobResult`.
 
@@ -311,6 +317,8 @@ class ExecutionManager:
         ``default_timeout``) bounds the run. ``keep_remote=True`` (Dask pools) leaves the
         result in the cluster: ``JobResult.result`` is then a ``distributed.Future``.
         ``send_channel=True`` passes the worker's channel as the first argument.
+        ``on_output(lines)`` is called on the event loop with each output line of the job
+        while it runs (the lines are also in ``JobResult.print_buffer``); not on Dask pools.
         """
         rt = self._running(pool_id, "run a job")
         self._check_worker(rt, pool_id, worker_id)
@@ -325,12 +333,16 @@ class ExecutionManager:
         self._idle.clear()
         try:
             if rt.kind == "dask":
-                if send_channel:
-                    raise ExecutionError(f"pool {pool_id!r}: Dask jobs have no worker channel (send_channel=True)")
+                if send_channel or on_output is not None:
+                    raise ExecutionError(
+                        f"pool {pool_id!r}: Dask jobs have no worker channel (send_channel=True) and no live "
+                        "output (on_output=...); their output arrives in JobResult.print_buffer"
+                    )
                 return await rt.run(worker_id, func_import_path_or_key, run_id, args, kwargs, timeout, keep_remote)
             if keep_remote:
                 raise ValueError(f"keep_remote=True needs a Dask pool; pool {pool_id!r} is a {rt.kind} pool")
-            future = await rt.submit(worker_id, func_import_path_or_key, run_id, send_channel, args, kwargs, timeout)
+            future = await rt.submit(worker_id, func_import_path_or_key, run_id, send_channel, args, kwargs, timeout,
+                                     on_output)
             try:
                 return await future
             except asyncio.CancelledError:

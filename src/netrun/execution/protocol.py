@@ -2,10 +2,12 @@
 
 Messages (``key`` is an :class:`ExecutionManagerProtocolKeys` value, ``data`` a tuple):
 
-* ``RUN``: ``(msg_id, func_key, run_id, send_channel, payload, packed)``. ``payload`` is
-  ``(args, kwargs)``, or (``packed``) the pickled bytes of it, for pools that cross a
-  process: the manager pickles arguments itself so that an unpicklable argument fails in
-  the caller with an error naming the function.
+* ``RUN``: ``(msg_id, func_key, run_id, send_channel, payload, packed, stream_output)``.
+  ``payload`` is ``(args, kwargs)``, or (``packed``) the pickled bytes of it, for pools that
+  cross a process: the manager pickles arguments itself so that an unpicklable argument
+  fails in the caller with an error naming the function.
+* ``UP_PRINT_BUFFER``: ``(msg_id, [OutputLine, ...])``: output of a running job, sent as
+  each line completes when the job was run with ``stream_output`` (``run(on_output=...)``).
 * ``UP_RUN_STARTED``: ``(msg_id, started_at)``, sent before the function is called.
 * ``UP_RUN_RESPONSE``: ``(msg_id, started_at, completed_at, ok, value, packed, output,
   traceback)``: ``value`` is the result (``ok``) or the exception; ``packed`` as above;
@@ -44,6 +46,7 @@ class ExecutionManagerProtocolKeys(str, enum.Enum):
     SEND_FUNCTION = "exec-manager:send-function"
     UP_SEND_FUNCTION_RESPONSE = "exec-manager-up:send-function-response"
     CANCEL = "exec-manager:cancel"
+    UP_PRINT_BUFFER = "exec-manager-up:print-buffer"
 
 
 KEY_RUN = ExecutionManagerProtocolKeys.RUN.value
@@ -52,6 +55,7 @@ KEY_RESPONSE = ExecutionManagerProtocolKeys.UP_RUN_RESPONSE.value
 KEY_SEND_FUNCTION = ExecutionManagerProtocolKeys.SEND_FUNCTION.value
 KEY_FUNCTION_ACK = ExecutionManagerProtocolKeys.UP_SEND_FUNCTION_RESPONSE.value
 KEY_CANCEL = ExecutionManagerProtocolKeys.CANCEL.value
+KEY_PRINT_BUFFER = ExecutionManagerProtocolKeys.UP_PRINT_BUFFER.value
 
 
 class RunAllocationMethod(str, enum.Enum):

@@ -30,6 +30,7 @@ from netrun.execution.errors import (
 from netrun.execution.protocol import (
     KEY_CANCEL,
     KEY_FUNCTION_ACK,
+    KEY_PRINT_BUFFER,
     KEY_RESPONSE,
     KEY_RUN,
     KEY_SEND_FUNCTION,
@@ -122,6 +123,18 @@ def _notify_done(callback: FuncDoneCallback | None, key: str, result: Any, exc: 
         _log.exception("func_done_callback raised for %r", key)
 
 
+def _line_streamer(send: Callable[[str, Any], Any], msg_id: Any) -> Callable[[Any], None]:
+    """Send each completed output line of job ``msg_id`` at once (``UP_PRINT_BUFFER``)."""
+
+    def on_line(line: Any) -> None:
+        try:
+            send(KEY_PRINT_BUFFER, (msg_id, [line]))
+        except (ChannelClosed, ChannelBroken):
+            pass  # the manager is gone; the line stays in the job's print buffer
+
+    return on_line
+
+
 def execution_worker(
     channel: SyncRPCChannel,
     worker_id: int,
@@ -164,9 +177,10 @@ def _run_sync_job(
     done_callback: FuncDoneCallback | None,
     capture_prints: bool,
 ) -> None:
-    msg_id, func_key, _run_id, send_channel, payload, packed = data
+    msg_id, func_key, _run_id, send_channel, payload, packed, stream = data
     started = utc_now()
     channel.send(KEY_STARTED, (msg_id, started))
+    on_line = _line_streamer(channel.send, msg_id) if stream else None
     output: list[Any] = []
     tb: str | None = None
     result: Any = None
@@ -176,7 +190,7 @@ def _run_sync_job(
         if send_channel:
             args = (channel, *args)
         if capture_prints:
-            with capture_output() as capture:
+            with capture_output(on_line) as capture:
                 try:
                     result = func(*args, **kwargs)
                     if inspect.isawaitable(result):
@@ -286,12 +300,13 @@ async def _run_async_job(
     done_callback: FuncDoneCallback | None,
     capture_prints: bool,
 ) -> None:
-    msg_id, func_key, _run_id, send_channel, payload, _packed = data
+    msg_id, func_key, _run_id, send_channel, payload, _packed, stream = data
     started = utc_now()
     try:
         channel.send_nowait(KEY_STARTED, (msg_id, started))
     except (ChannelClosed, ChannelBroken):
         return
+    on_line = _line_streamer(channel.send_nowait, msg_id) if stream else None
     output: list[Any] = []
     tb: str | None = None
     result: Any = None
@@ -301,7 +316,7 @@ async def _run_async_job(
         if send_channel:
             args = (_JobChannel(channel), *args)
         if capture_prints:
-            with capture_output() as capture:
+            with capture_output(on_line) as capture:
                 try:
                     result = func(*args, **kwargs)
                     if inspect.isawaitable(result):

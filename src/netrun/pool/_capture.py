@@ -40,17 +40,19 @@ def _now() -> datetime:
 class LineCapture:
     """Collects writes into complete :class:`OutputLine` s (thread-safe).
 
-    ``on_line`` (optional) is called with each completed line instead of storing it.
+    ``on_line`` (optional) is called with each completed line; the line is kept as well
+    when ``keep`` is true (default: keep only when there is no ``on_line``).
     """
 
-    __slots__ = ("_lock", "_on_line", "_partial", "lines")
+    __slots__ = ("_keep", "_lock", "_on_line", "_partial", "lines")
 
-    def __init__(self, on_line: Callable[[OutputLine], None] | None = None) -> None:
+    def __init__(self, on_line: Callable[[OutputLine], None] | None = None, keep: bool | None = None) -> None:
         self.lines: list[OutputLine] = []
         # per stream: (time the partial line started, its text so far)
         self._partial: list[tuple[datetime, str] | None] = [None, None]
         self._lock = threading.Lock()
         self._on_line = on_line
+        self._keep = on_line is None if keep is None else keep
 
     def write(self, is_stderr: bool, text: str) -> None:
         if not text:
@@ -71,10 +73,10 @@ class LineCapture:
             self._partial[idx] = (started if len(parts) == 1 else now, tail) if tail else None
 
     def _emit(self, line: OutputLine) -> None:
+        if self._keep:
+            self.lines.append(line)
         if self._on_line is not None:
             self._on_line(line)
-        else:
-            self.lines.append(line)
 
     def finish(self) -> list[OutputLine]:
         """Complete any unterminated line and return (and clear) the collected lines."""
@@ -169,8 +171,10 @@ def _ensure_installed() -> None:
 
 
 @contextlib.contextmanager
-def capture_output() -> Iterator[LineCapture]:
+def capture_output(on_line: Callable[[OutputLine], None] | None = None) -> Iterator[LineCapture]:
     """Capture what this thread/task prints inside the block (nested captures stack).
+
+    ``on_line`` is also called with each line as soon as it is complete.
 
     >>> with capture_output() as cap:
     ...     print("hello")
@@ -178,7 +182,7 @@ def capture_output() -> Iterator[LineCapture]:
     ['hello']
     """
     _ensure_installed()
-    capture = LineCapture()
+    capture = LineCapture(on_line, keep=True)
     token = _current_sink.set(capture)
     try:
         yield capture

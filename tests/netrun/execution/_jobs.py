@@ -86,3 +86,22 @@ def talk(channel: Any, value: int) -> int:
 def record_init(tag: str) -> tuple[int, str]:
     INIT_CALLS.append(tag)
     return os.getpid(), threading.current_thread().name
+
+
+def print_slowly(path: str) -> str:
+    """Print a line, then wait until the test has seen it live (a file appears), then print again."""
+    print("first line")
+    deadline = time.monotonic() + 10
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print("second line")
+    return "done"
+
+
+async def async_print_slowly(path: str) -> str:
+    print("first line")
+    deadline = time.monotonic() + 10
+    while not Path(path).exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    print("second line")
+    return "done"

@@ -41,7 +41,8 @@ def manager(runner: Any) -> Iterator[ExecutionManager]:
 
     async def ship() -> None:
         for pool_id in POOLS:
-            for name in ("add", "async_add", "fail", "pid", "return_lock", "raise_unpicklable", "talk"):
+            for name in ("add", "async_add", "fail", "pid", "return_lock", "raise_unpicklable", "talk", "print_slowly",
+                         "async_print_slowly"):
                 await em.send_function_to_pool(pool_id, name, getattr(_jobs, name))
 
     runner.run(ship())
@@ -160,3 +161,20 @@ def test_get_worker_ids_and_jobs(manager: ExecutionManager) -> None:
     assert len(manager.get_process_ids("process")) == 2
     assert manager.pool_kind("main") == "main" and manager.pool_kind("process") == "process"
     assert set(manager.pools) == set(POOLS) and manager.started
+
+
+@pytest.mark.parametrize("pool_id", POOLS)
+def test_output_streams_live_while_the_job_runs(manager: ExecutionManager, runner: Any, pool_id: str,
+                                                 tmp_path: Path) -> None:
+    gate = tmp_path / "seen"
+    live: list[str] = []
+
+    def on_output(lines: list[Any]) -> None:
+        live.extend(line.text for line in lines)
+        gate.touch()  # the job only prints its second line once the first was seen here
+
+    func = "async_print_slowly" if pool_id == "main" else "print_slowly"
+    job = runner.run(manager.run(pool_id, 0, func, func_args=(str(gate),), on_output=on_output))
+    assert job.result == "done"
+    assert live == ["first line", "second line"]
+    assert [line.text for line in job.print_buffer] == ["first line", "second line"]
