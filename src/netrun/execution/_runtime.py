@@ -39,6 +39,7 @@ from netrun.execution.protocol import (
     KEY_STARTED,
     JobResult,
     SubmittedJobInfo,
+    utc_from_timestamp,
     utc_now,
 )
 from netrun.pool.base import (
@@ -277,11 +278,11 @@ class MessagePoolRuntime:
             for job in list(self.jobs.values()):
                 self._fail(job, ExecutionError(f"pool {self.pool_id!r} stopped answering: {type(exc).__name__}: {exc}"))
 
-    def _started(self, data: tuple[int, datetime]) -> None:
+    def _started(self, data: tuple[int, float]) -> None:
         job = self.jobs.get(data[0])
         if job is None:
             return
-        job.started = data[1]
+        job.started = utc_from_timestamp(data[1])
         if job.timeout is not None:
             job.timer = asyncio.get_running_loop().call_later(job.timeout, self._timed_out, job)
 
@@ -312,7 +313,8 @@ class MessagePoolRuntime:
         if job.future.done():
             return
         job.future.set_result(JobResult(
-            job.submitted, started, completed, job.func_key, self.pool_id, worker_id, False,
+            job.submitted, job.started or utc_from_timestamp(started), utc_from_timestamp(completed), job.func_key,
+            self.pool_id, worker_id, False,
             value if ok else None, output, None if ok else value, tb, job.run_id,
         ))
 

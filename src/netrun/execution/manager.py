@@ -100,7 +100,7 @@ class ExecutionManager:
         self._run_ids = itertools.count(1)
         self._use_clock = itertools.count(1)
         self._last_used: dict[tuple[str, WorkerId], int] = {}
-        self._candidates: dict[tuple[Any, ...], tuple[int, list[tuple[str, WorkerId]]]] = {}
+        self._candidates: dict[tuple[Any, ...], tuple[int, list[tuple[str, WorkerId]], list[Any]]] = {}
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -361,10 +361,12 @@ class ExecutionManager:
         cached = self._candidates.get(key)
         dead_count = sum(len(rt.dead) for rt in self._runtimes.values())
         if cached is not None and cached[0] == dead_count:
-            candidates = cached[1]
+            candidates, loads = cached[1], cached[2]
         else:
             candidates = self._expand(pool_worker_ids)
-            self._candidates[key] = (dead_count, candidates)
+            # Per candidate, the live dict of its outstanding jobs (its ``len`` is the load).
+            loads = [self._runtimes[pool_id].worker_jobs[wid] for pool_id, wid in candidates]
+            self._candidates[key] = (dead_count, candidates, loads)
         if not candidates:
             raise ExecutionError(
                 f"no live worker among {pool_worker_ids!r}: every candidate worker died and could not be replaced"
@@ -375,7 +377,7 @@ class ExecutionManager:
         if method is RunAllocationMethod.ROUND_ROBIN:
             return min(candidates, key=lambda c: last.get(c, 0))
         best, best_key = candidates[0], None
-        for cand, jobs in zip(candidates, self._load_views(candidates)):
+        for cand, jobs in zip(candidates, loads):
             load = (len(jobs), last.get(cand, 0))
             if best_key is None or load < best_key:
                 best, best_key = cand, load
@@ -393,10 +395,6 @@ class ExecutionManager:
                 if wid not in rt.dead:
                     candidates.append((pool_id, wid))
         return candidates
-
-    def _load_views(self, candidates: list[tuple[str, WorkerId]]) -> list[Any]:
-        """Per candidate, the live container of its outstanding jobs (``len`` = load)."""
-        return [self._runtimes[pool_id].worker_jobs[wid] for pool_id, wid in candidates]
 
     async def run_allocate(
         self,

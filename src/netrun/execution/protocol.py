@@ -8,7 +8,8 @@ Messages (``key`` is an :class:`ExecutionManagerProtocolKeys` value, ``data`` a 
   fails in the caller with an error naming the function.
 * ``UP_PRINT_BUFFER``: ``(msg_id, [OutputLine, ...])``: output of a running job, sent as
   each line completes when the job was run with ``stream_output`` (``run(on_output=...)``).
-* ``UP_RUN_STARTED``: ``(msg_id, started_at)``, sent before the function is called.
+* ``UP_RUN_STARTED``: ``(msg_id, started_at)``, sent before the function is called
+  (times are ``time.time()`` floats on the wire).
 * ``UP_RUN_RESPONSE``: ``(msg_id, started_at, completed_at, ok, value, packed, output,
   traceback)``: ``value`` is the result (``ok``) or the exception; ``packed`` as above;
   ``output`` the job's captured lines.
@@ -73,6 +74,11 @@ class RunAllocationMethod(str, enum.Enum):
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def utc_from_timestamp(seconds: float) -> datetime:
+    """Workers send times as ``time.time()`` floats (cheap to pickle); callers see datetimes."""
+    return datetime.fromtimestamp(seconds, timezone.utc)
 
 
 @dataclass(slots=True)

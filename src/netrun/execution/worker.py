@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +36,6 @@ from netrun.execution.protocol import (
     KEY_RUN,
     KEY_SEND_FUNCTION,
     KEY_STARTED,
-    utc_now,
 )
 from netrun.pool._capture import capture_output
 from netrun.rpc import _codec
@@ -178,7 +178,7 @@ def _run_sync_job(
     capture_prints: bool,
 ) -> None:
     msg_id, func_key, _run_id, send_channel, payload, packed, stream = data
-    started = utc_now()
+    started = time.time()
     channel.send(KEY_STARTED, (msg_id, started))
     on_line = _line_streamer(channel.send, msg_id) if stream else None
     output: list[Any] = []
@@ -204,7 +204,7 @@ def _run_sync_job(
         ok, value = True, result
     except BaseException as exc:  # the function's failure is the job's result, not the worker's
         ok, value, tb = False, _exception_value(exc, packed), "".join(traceback.format_exception(exc))
-    completed = utc_now()
+    completed = time.time()
     _notify_done(done_callback, func_key, value if ok else None, None if ok else value)
     if packed:
         try:
@@ -301,7 +301,7 @@ async def _run_async_job(
     capture_prints: bool,
 ) -> None:
     msg_id, func_key, _run_id, send_channel, payload, _packed, stream = data
-    started = utc_now()
+    started = time.time()
     try:
         channel.send_nowait(KEY_STARTED, (msg_id, started))
     except (ChannelClosed, ChannelBroken):
@@ -334,7 +334,7 @@ async def _run_async_job(
         ok, value, tb = False, exc, "".join(traceback.format_exception(exc))
     _notify_done(done_callback, func_key, value if ok else None, None if ok else value)
     try:
-        channel.send_nowait(KEY_RESPONSE, (msg_id, started, utc_now(), ok, value, False, output, tb))
+        channel.send_nowait(KEY_RESPONSE, (msg_id, started, time.time(), ok, value, False, output, tb))
     except (ChannelClosed, ChannelBroken):
         pass
 
