@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -70,13 +72,39 @@ def cmd_demo(args: list[str]) -> int:
     return run([str(netrun), "run", str(DEMO_NET), *(args or DEMO_INPUTS)])
 
 
+def _pytest(argv: list[str]) -> tuple[int, Counter]:
+    """Run pytest, echoing its output, and count the outcomes of its closing line."""
+    proc = subprocess.Popen([str(PY), "-m", "pytest", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    last = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if line.strip():
+            last = line
+    code = proc.wait()
+    counts: Counter = Counter()
+    for number, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", last):
+        counts["error" if word.startswith("error") else word] += int(number)
+    return (0 if code == 5 else code), counts  # 5: no tests collected
+
+
 def cmd_test(args: list[str]) -> int:
+    """The whole suite: everything in parallel, then the browser tests in their own run
+    (Playwright's sync API keeps an event loop running in its thread for the whole
+    session, which must not leak into the other tests' worker)."""
     workers = os.environ.get("NETRUN_TEST_WORKERS", "2")
-    code = run([str(PY), "-m", "pytest", "-n", workers, "-q", *args])
-    if code == 5:  # pytest: "no tests collected" is not a failure of the project
-        print("[dev] pytest collected no tests")
-        return 0
-    return code
+    if args:
+        return _pytest(["-n", workers, "-q", *args])[0]
+    code_main, main = _pytest(["-n", workers, "-q", "--ignore=tests/e2e"])
+    code_e2e, e2e = _pytest(["-q", "tests/e2e"])
+    total = main + e2e
+    summary = f"{total['passed']} passed, {total['failed'] + total['error']} failed"
+    if total["skipped"]:
+        summary += f", {total['skipped']} skipped"
+    print(summary)
+    return code_main or code_e2e
 
 
 def cmd_bench(args: list[str]) -> int:

@@ -1,0 +1,75 @@
+"""The front door: the original implementation's public names, the engine's types, lazy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import netrun
+import netrun_sim
+
+ORIGINAL_NAMES = """
+Net NetState BackgroundNetRunner NodeConfig NodeExecFuncs NodeExecutionContext NodeFailureContext
+DeferredPacket DeferredAction DeferredActionType DeferredActionQueue PacketValueStore StoredValue
+DeadLetterQueue DeadLetterEntry PoolType PoolConfig PoolInitMode WorkerState ManagedPool PoolManager
+NetrunRuntimeError PacketTypeMismatch ValueFunctionFailed NodeExecutionFailed EpochTimeout EpochCancelled
+NetNotPausedError DeferredPacketIdAccessError HistoryEntry EventHistory NodeLogEntry NodeLog NodeLogManager
+StdoutCapture capture_stdout PortTypeSpec PortTypeRegistry check_value_type ExpressionParseError
+parse_salvo_condition_expr NetDSLConfig parse_toml_string parse_toml_file net_config_to_toml save_toml_file
+resolve_import_path get_import_path NodeFactory NodeFactoryResult FactoryError FactoryNotFoundError
+InvalidFactoryError load_factory create_node_from_factory is_json_serializable validate_factory_args
+Graph Node Edge Port PortType PortRef PortSlotSpec PortState PacketCount SalvoCondition SalvoConditionTerm
+MaxSalvos Packet PacketLocation Epoch EpochState Salvo NetAction NetActionResponseData NetEvent NetSim
+NetrunError GraphValidationError NodeNotFoundError EdgeNotFoundError InputPortNotFoundError
+OutputPortNotFoundError SalvoConditionNotFoundError PacketNotFoundError EpochNotFoundError
+EpochNotStartableError EpochNotRunningError CannotFinishNonEmptyEpochError
+CannotMovePacketFromRunningEpochError CannotMovePacketIntoRunningEpochError PacketNotInNodeError
+PacketNotAtInputPortError InputPortFullError OutputPortFullError SalvoConditionNotMetError
+UnconnectedOutputPortError MaxSalvosExceededError UnsentOutputSalvoError
+""".split()
+
+SUBMODULES = "config context deferred dlq dsl errors factories history net pools port_types storage".split()
+
+
+def test_every_original_name_is_importable_from_netrun():
+    missing = [name for name in ORIGINAL_NAMES if not hasattr(netrun, name)]
+    assert missing == []
+
+
+def test_engine_types_are_the_engines_own_objects():
+    for name in netrun_sim.__all__:
+        assert getattr(netrun, name) is getattr(netrun_sim, name), name
+    assert netrun.PacketNotInNodeError is netrun_sim.PacketNotInAnyNodeError
+
+
+def test_runtime_errors_share_the_engine_base():
+    assert netrun.NetrunError is netrun_sim.NetrunError
+    for name in ("PacketTypeMismatch", "ValueFunctionFailed", "NodeExecutionFailed", "EpochTimeout",
+                 "EpochCancelled", "NetNotPausedError", "DeferredPacketIdAccessError"):
+        cls = getattr(netrun, name)
+        assert issubclass(cls, netrun.NetrunRuntimeError) and issubclass(cls, netrun.NetrunError)
+
+
+def test_submodules_and_star_import():
+    for name in SUBMODULES:
+        assert getattr(netrun, name).__name__ == f"netrun.{name}"
+    namespace: dict = {}
+    exec("from netrun import *", namespace)
+    assert {"Net", "NodeConfig", "Graph", "parse_toml_string"} <= set(namespace)
+    assert netrun.NodeConfig is netrun.net.NodeConfig  # options dataclass (original's meaning)
+    assert netrun.config.NodeConfig is not netrun.NodeConfig  # pydantic node definition
+
+
+def test_unknown_attribute_is_a_clear_attribute_error():
+    try:
+        netrun.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert str(exc) == "module 'netrun' has no attribute 'NoSuchThing'"
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_lazy_and_cheap():
+    code = "import sys, netrun; print('pydantic' in sys.modules, 'netrun.net' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
