@@ -201,7 +201,10 @@ class EventNormaliser:
                 plan.append((kind, sorted(items, key=lambda i: (raw[i]["request_source"], raw[i]["node_name"],
                                                                 raw[i]["label"]))))
             elif kind == "RequestCascadeResolved":
-                plan.append((kind, sorted(items, key=lambda i: (raw[i]["label"], sorted(raw[i]["source_nodes"])))))
+                if any(k == "RequestCreated" for k, _ in segs):
+                    # automatic requests join the pending list in ⟂ order
+                    items = sorted(items, key=lambda i: (raw[i]["label"], sorted(raw[i]["source_nodes"])))
+                plan.append((kind, items))  # else: external requests only, resolved FIFO
             elif kind == "RE":
                 plan.append((kind, sorted(items, key=lambda pr: (raw[pr[1]]["node_name"], raw[pr[1]]["label"]))))
             else:
