@@ -86,8 +86,10 @@ def validate_graph_structure(graph: GraphConfig, *, path: tuple[Any, ...] = ()) 
     Duplicate and empty names, a name that is a dotted prefix of another (subgraph
     flattening uses ``outer.inner``), edges to missing nodes or ports, an output port with
     more than one edge (fan-out needs a broadcast node), and each node's own problems. Ports
-    of factory nodes are unknown before resolution and are not checked then; a subgraph's
-    ports are its exposed ports.
+    of a factory node are unknown until the node is resolved: edges to an *unresolved*
+    factory node are not checked, while a resolved one (``NodeConfig.is_resolved``, as in
+    ``NetConfig.resolve().graph``) is checked against its resolved ports (the factory's plus
+    the explicit ones). A subgraph's ports are its exposed ports.
     """
     problems: list[Problem] = []
     gpath = [*path, "nodes"]
@@ -109,7 +111,7 @@ def validate_graph_structure(graph: GraphConfig, *, path: tuple[Any, ...] = ()) 
                 problems.append(Problem(loc=[*gpath, i, "name"], type="empty_name",
                                         msg="the subgraph has no name", expected="a non-empty name"))
         else:
-            if node.factory is not None:
+            if node.factory is not None and not node.is_resolved:
                 ports[node.name] = (None, None)  # unknown until the factory runs
             else:
                 ports[node.name] = (list(node.in_ports), list(node.out_ports))

@@ -383,3 +383,54 @@ def test_import_error_inside_an_existing_module(tmp_path):
         "cannot import 'brokenmod_cfgtest.f': module 'brokenmod_cfgtest' exists but imports "
         "'definitely_not_installed_xyz', which is not installed; expected install "
         "'definitely_not_installed_xyz' or fix the import in 'brokenmod_cfgtest'")
+
+
+# -- ports that factories make ---------------------------------------------------------------
+
+
+def test_edges_to_ports_a_factory_does_not_make_are_reported_on_the_edge(tmp_path):
+    path = write(tmp_path, "net.toml", '''
+        [nodes.S]
+        out_ports = ["out"]
+        [nodes.B]
+        factory = "netrun.node_factories.broadcast"
+        factory_args = { num_outputs = 2 }
+        [nodes.T]
+        in_ports = ["in"]
+        [[edges]]
+        from = "S.out"
+        to = "B.in_3"
+        [[edges]]
+        from = "B.out_7"
+        to = "T.in"
+    ''')
+    texts = [str(p) for p in validate_config(path)]
+    assert texts == [
+        f"{path}:10:6: edges[0].to: edge S.out -> B.in_3: node 'B' has no input port 'in_3'; "
+        "expected one of its input ports: 'in_0'",
+        f"{path}:12:8: edges[1].from: edge B.out_7 -> T.in: node 'B' has no output port 'out_7'; "
+        "expected one of its output ports: 'out_0', 'out_1'",
+    ]
+    problems = validate_config(path)
+    assert [p.type for p in problems] == ["unknown_port", "unknown_port"]  # not the engine's complaint
+
+
+def test_edge_and_output_queue_problems_at_factory_ports_together(tmp_path):
+    path = write(tmp_path, "net.json", '''
+        {"graph": {
+          "nodes": [
+            {"name": "J", "factory": "netrun.node_factories.join", "factory_args": {"ports": ["l", "r"]}},
+            {"name": "T", "in_ports": {"in": {}}}
+          ],
+          "edges": [
+            {"source_node": "J", "source_port": "result", "target_node": "T", "target_port": "in"}
+          ]},
+         "output_queues": {"q": {"ports": [["J", "nope"]]}}}
+    ''')
+    texts = [str(p) for p in validate_config(path)]
+    assert texts == [
+        f"{path}:7:41: graph.edges[0].source_port: edge J.result -> T.in: node 'J' has no output port "
+        "'result'; expected one of its output ports: 'out'",
+        f"{path}:9:36: output_queues.q.ports[0]: output queue 'q' collects from output port J.nope, which "
+        "does not exist; expected one of: out",
+    ]
