@@ -1,7 +1,7 @@
 """A cluster pool on Dask distributed (``pip install 'netrun[dask]'``).
 
-``DaskPool()`` starts an embedded ``LocalCluster`` bound to the loopback interface with
-the dashboard off (``processes=False`` by default: workers are threads of this process;
+``DaskPool()`` starts an embedded ``LocalCluster`` that listens on the loopback interface
+only, with the dashboard off (``processes=False`` by default: workers are threads of this process;
 ``processes=True`` gives real worker processes). ``DaskPool(address="tcp://host:8786")``
 joins an existing cluster instead. Jobs become Dask tasks (``submit``); Dask futures passed
 as arguments are resolved on the worker that runs the task, so values already in the
@@ -54,15 +54,20 @@ class DaskPool(PoolContextMixin):
         if address is None and (not isinstance(threads_per_worker, int) or threads_per_worker < 1):
             raise ValueError(f"{name} needs threads_per_worker >= 1 (got {threads_per_worker!r})")
         self._address = address
+        # Dask always starts small HTTP servers (health/metrics) and, unless told otherwise,
+        # binds them and the dashboard to every interface: keep all of it on loopback, with
+        # the dashboard off.
         self._cluster_kwargs: dict[str, Any] = {
             "n_workers": n_workers,
             "threads_per_worker": threads_per_worker,
             "processes": processes,
-            "dashboard_address": None,
+            "dashboard_address": "127.0.0.1:0",
+            "worker_dashboard_address": "127.0.0.1:0",
+            "scheduler_kwargs": {"dashboard": False},
         }
         if processes:
-            # Worker processes talk over TCP: keep it on the loopback interface. (Without
-            # processes, Dask uses in-process communication and opens no socket at all.)
+            # Worker processes talk over TCP: loopback only. (Without processes, Dask uses
+            # in-process communication for its own traffic.)
             self._cluster_kwargs["host"] = "127.0.0.1"
         self._cluster_kwargs.update(cluster_kwargs or {})
         self._client_kwargs = dict(client_kwargs or {})

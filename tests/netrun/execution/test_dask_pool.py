@@ -46,6 +46,17 @@ def test_jobs_become_dask_tasks_with_output_and_errors(manager: ExecutionManager
     assert runner.run(manager.run("dask", 0, "_jobs.add", func_args=(5, 5))).result == 10
 
 
+def test_embedded_cluster_listens_on_loopback_only(manager: ExecutionManager) -> None:
+    import os
+
+    import psutil
+
+    listening = [c.laddr for c in psutil.Process(os.getpid()).net_connections() if c.status == psutil.CONN_LISTEN]
+    assert listening, "the embedded cluster should have its (health) HTTP servers running"
+    assert all(addr.ip in ("127.0.0.1", "::1") for addr in listening), listening
+    assert all(addr.port != 8787 for addr in listening)  # no dashboard on its default port
+
+
 def test_values_stay_in_the_cluster_as_futures(manager: ExecutionManager, runner: Any) -> None:
     async def main() -> None:
         first = await manager.run("dask", 0, "add", func_args=(1, 2), keep_remote=True)
