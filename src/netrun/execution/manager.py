@@ -20,6 +20,10 @@ imported as a dotted path on the worker. What is raised and what is returned:
   is killed, abandoned or cancelled, and replaced, so it stops holding a slot);
 * ``JobCancelled``: the manager was closed with ``drain=False`` (or the drain timed out);
 * ``ArgumentsNotPicklable`` / ``FunctionNotPicklable``: raised before anything is sent.
+
+On the event-loop pool (``SingleWorkerPool``) a *sync* function blocks the loop while it
+runs, so its time limit can only be noticed once it returns; async functions there are
+cancelled on time.
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ _METHODS = {m: m for m in RunAllocationMethod} | {m.value: m for m in RunAllocat
 
 class ExecutionManager:
     """Runs functions on named pools; see the module docstring for the contract.
+
+    A pool is ``(PoolClass, init_kwargs)`` (the manager builds it with its worker), or a
+    ready ``DaskPool``/``RemotePoolClient`` instance (they take no worker function).
 
     ``init_kwargs`` may include ``func_preprocessor(func, key) -> func`` (wraps each function
     once per worker) and ``func_done_callback(key, result, exception)`` (runs on the worker
