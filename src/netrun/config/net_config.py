@@ -249,16 +249,20 @@ class NetConfig(ConfigModel):
         return self._resolved
 
     def resolve(self, base_path: Path | None = None, *, resolve_imports: bool = True,
-                environ: Mapping[str, str] | None = None) -> "NetConfig":
+                environ: Mapping[str, str] | None = None, origins: Any = None) -> "NetConfig":
         """The config the runtime runs (see :mod:`netrun.config.resolve` for the steps).
 
         Errors (a missing environment variable, an unfilled placeholder, a factory that
-        fails...) name the file and line when the config was loaded from a file.
+        fails...) name the file and line when the config was loaded from a file. An
+        :class:`~netrun.config.resolve.Origins` passed as ``origins`` is filled with where each
+        node and edge of the resolved graph was written (nothing is added when this config is
+        already resolved).
         """
         if self._resolved:
             return self
         try:
-            return self._resolve(base_path, resolve_imports=resolve_imports, environ=environ)
+            return self._resolve(base_path, resolve_imports=resolve_imports, environ=environ,
+                                 origins=origins)
         except ConfigError as exc:
             raise self._locate(exc)
 
@@ -278,7 +282,7 @@ class NetConfig(ConfigModel):
         return exc
 
     def _resolve(self, base_path: Path | None, *, resolve_imports: bool,
-                 environ: Mapping[str, str] | None) -> "NetConfig":
+                 environ: Mapping[str, str] | None, origins: Any = None) -> "NetConfig":
         from netrun.config.resolve import resolve_graph
 
         cfg = self.resolve_env_vars(environ)
@@ -309,7 +313,7 @@ class NetConfig(ConfigModel):
                 if isinstance(value, str):
                     updates[name] = import_from_path(value, root)
         resolved_graph = resolve_graph(cfg.graph, net_config=cfg, base_path=root,
-                                       resolve_imports=resolve_imports)
+                                       resolve_imports=resolve_imports, origins=origins)
         updates["graph"] = resolved_graph
         if cfg.output_queues is None:
             updates["output_queues"] = default_output_queues(resolved_graph)

@@ -46,7 +46,7 @@ from netrun.config.signals import (
     resolve_effective_signals,
 )
 
-__all__ = ["LazyVars", "resolve_graph", "resolve_node", "resolve_node_funcs", "node_var_scope"]
+__all__ = ["LazyVars", "Origins", "resolve_graph", "resolve_node", "resolve_node_funcs", "node_var_scope"]
 
 
 class LazyVars(Mapping):
@@ -216,41 +216,70 @@ def _load_subgraph_file(file: Path, seen: frozenset[str]) -> tuple[list[Any], li
 _Maps = dict[str, tuple[str, str]]
 
 
+#: Where a resolved node or edge was written: a key path relative to the unresolved graph
+#: (``("nodes", 2, "edges", 0)``), and whether the path is the entry itself (``True``) or only
+#: the nearest place written in this file (a subgraph's ``path``, a factory-made subgraph).
+Origin = tuple[tuple[Any, ...], bool]
+
+
+class Origins:
+    """Filled by :func:`resolve_graph` when asked: the :data:`Origin` of every resolved node
+    and edge, in the order of the resolved graph's ``nodes`` and ``edges``."""
+
+    __slots__ = ("nodes", "edges")
+
+    def __init__(self) -> None:
+        self.nodes: list[Origin] = []
+        self.edges: list[Origin] = []
+
+
 def _flatten(
     entry: Any, prefix: str, net_config: Any, base_path: Path | None, seen: frozenset[str],
-    resolve_imports: bool,
+    resolve_imports: bool, origin: Origin = ((), True), origins: Origins | None = None,
 ) -> tuple[list[NodeConfig], list[EdgeConfig], _Maps, _Maps, bool]:
     """Nodes, edges, exposed-port maps (``exposed name -> (leaf node, port)``) of an entry,
-    and whether the entry turned out to be a group (a subgraph)."""
+    and whether the entry turned out to be a group (a subgraph). ``origin`` is where the
+    entry was written; with ``origins`` given, the origin of every node and edge is added."""
+    loc, exact = origin
     if isinstance(entry, NodeConfig):
         resolved = resolve_node(entry, net_config, resolve_imports=resolve_imports)
         if isinstance(resolved, NodeConfig):
             if prefix:
                 resolved = resolved.model_copy(update={"name": prefix + resolved.name})
+            if origins is not None:
+                origins.nodes.append(origin)
             return [resolved], [], {}, {}, False
         entry = resolved
+        exact = False  # the factory made the subgraph: its contents were not written here
     sub: SubgraphConfig = entry
     inner_prefix = f"{prefix}{sub.name}."
     sub_base, sub_seen = base_path, seen
     if sub.nodes is not None:
         inner_nodes, inner_edges = list(sub.nodes), list(sub.edges)
+        node_locs = [((*loc, "nodes", k), exact) for k in range(len(inner_nodes))]
+        edge_locs = [((*loc, "edges", j), exact) for j in range(len(inner_edges))]
     else:
         file = _subgraph_file(sub.path, base_path)
         inner_nodes, file_edges = _load_subgraph_file(file, seen)
         inner_edges = file_edges + list(sub.edges)
         sub_base, sub_seen = file.parent, seen | {str(file)}
+        in_file = ((*loc, "path"), False) if exact else (loc, False)
+        node_locs = [in_file] * len(inner_nodes)
+        edge_locs = [in_file] * len(file_edges) + [((*loc, "edges", j), exact) for j in range(len(sub.edges))]
     nodes: list[NodeConfig] = []
     edges: list[EdgeConfig] = []
     in_maps: dict[str, _Maps] = {}
     out_maps: dict[str, _Maps] = {}
-    for child in inner_nodes:
+    for child, child_origin in zip(inner_nodes, node_locs):
         c_nodes, c_edges, c_in, c_out, group = _flatten(
-            child, inner_prefix, net_config, sub_base, sub_seen, resolve_imports)
+            child, inner_prefix, net_config, sub_base, sub_seen, resolve_imports, child_origin, origins)
         nodes += c_nodes
         edges += c_edges
         if group:
             in_maps[child.name] = c_in
             out_maps[child.name] = c_out
+    if origins is not None:
+        origins.edges += edge_locs
 
     def leaf(node: str, port: str, maps: dict[str, _Maps]) -> tuple[str, str]:
         if node in maps:
@@ -273,8 +302,15 @@ def _flatten(
 
 def resolve_graph(
     graph: Any, *, net_config: Any = None, base_path: Path | None = None, resolve_imports: bool = True,
+    origins: Origins | None = None,
 ) -> Any:
-    """The graph with subgraphs flattened and every node resolved (step 5)."""
+    """The graph with subgraphs flattened and every node resolved (step 5).
+
+    Order: nodes as the entries are listed (a subgraph's members in its place); edges inside
+    subgraphs first (innermost first), then the graph's own edges in their order, so the last
+    ``len(graph.edges)`` resolved edges are the graph's own. Pass an :class:`Origins` to learn
+    where each resolved node and edge was written (used to locate problems).
+    """
     from netrun.config.graph import GraphConfig
 
     base = base_path or _project_root(net_config)
@@ -282,9 +318,9 @@ def resolve_graph(
     edges: list[EdgeConfig] = []
     in_maps: dict[str, dict[str, tuple[str, str]]] = {}
     out_maps: dict[str, dict[str, tuple[str, str]]] = {}
-    for entry in graph.nodes:
+    for i, entry in enumerate(graph.nodes):
         c_nodes, c_edges, c_in, c_out, group = _flatten(entry, "", net_config, base, frozenset(),
-                                                        resolve_imports)
+                                                        resolve_imports, (("nodes", i), True), origins)
         nodes += c_nodes
         edges += c_edges
         if group:
@@ -306,6 +342,8 @@ def resolve_graph(
             t_node, t_port = in_maps[t_node][t_port]
         edges.append(edge.model_copy(update={"source_node": s_node, "source_port": s_port,
                                              "target_node": t_node, "target_port": t_port}))
+    if origins is not None:
+        origins.edges += [(("edges", i), True) for i in range(len(graph.edges))]
     dep_targets = {e.target_node for e in edges if e.dependency}
     out_nodes = []
     for node in nodes:

@@ -161,37 +161,31 @@ def _factory_problems(cfg: Any) -> list[Problem]:
     return problems
 
 
-def _resolved_problems(cfg: Any, resolved: Any) -> list[Problem]:
+def _resolved_problems(cfg: Any, resolved: Any, origins: Any) -> list[Problem]:
     from netrun.config.graph import validate_graph_structure
     from netrun.config.nodes import NodeConfig
 
-    index = {n.name: i for i, n in enumerate(cfg.graph.nodes)}
-    edge_index = {(e.source_node, e.source_port, e.target_node, e.target_port): i
-                  for i, e in enumerate(cfg.graph.edges)}
-
     def remap(loc: list[Any]) -> list[Any]:
-        # Paths of the resolved graph → paths of the file (same node names at top level).
-        if len(loc) >= 3 and loc[0] == "graph" and loc[1] == "nodes" and isinstance(loc[2], int):
-            name = resolved.graph.nodes[loc[2]].name
-            return ["graph", "nodes", index[name], *loc[3:]] if name in index else ["graph", "nodes", name, *loc[3:]]
-        if len(loc) >= 3 and loc[0] == "graph" and loc[1] == "edges" and isinstance(loc[2], int):
-            e = resolved.graph.edges[loc[2]]
-            key = (e.source_node, e.source_port, e.target_node, e.target_port)
-            return ["graph", "edges", edge_index[key], *loc[3:]] if key in edge_index else loc
+        # Paths of the resolved graph → where the node or edge was written (flattened
+        # subgraph members and rewired edges included, see netrun.config.resolve.Origins).
+        if len(loc) >= 3 and loc[0] == "graph" and loc[1] in ("nodes", "edges") and isinstance(loc[2], int):
+            found = origins.nodes if loc[1] == "nodes" else origins.edges
+            if loc[2] < len(found):
+                path, exact = found[loc[2]]
+                return ["graph", *path, *loc[3:]] if exact else ["graph", *path]
         return loc
 
     problems = [p.model_copy(update={"loc": remap(p.loc)})
                 for p in validate_graph_structure(resolved.graph, path=("graph",))]
-    for node in resolved.graph.nodes:
+    for k, node in enumerate(resolved.graph.nodes):
         if not isinstance(node, NodeConfig):
             continue
-        i = index.get(node.name, node.name)
         ec = node.execution_config
         if ec is None:
             continue
         if isinstance(ec.retries, int) and ec.retries > 0 and ec.defer_net_actions is False:
             problems.append(Problem(
-                loc=["graph", "nodes", i, "execution_config", "defer_net_actions"], type="invalid_value",
+                loc=remap(["graph", "nodes", k, "execution_config", "defer_net_actions"]), type="invalid_value",
                 value=False, msg=f"node {node.name!r} has retries = {ec.retries} but defer_net_actions = false; "
                                  "a retried epoch must not have committed its packet operations",
                 expected="defer_net_actions = true (or leave it unset) when retries > 0"))
@@ -276,12 +270,15 @@ def validate_config(
     if not problems:
         problems += _factory_problems(cfg)
     if not problems:
+        from netrun.config.resolve import Origins
+
+        origins = Origins()
         try:
-            resolved = cfg.resolve(resolve_imports=False, environ=environ)
+            resolved = cfg.resolve(resolve_imports=False, environ=environ, origins=origins)
         except ConfigError as exc:
             problems.append(_problem(exc, ()))
         else:
-            problems += _resolved_problems(cfg, resolved)
+            problems += _resolved_problems(cfg, resolved, origins)
             if not problems:
                 problems += _engine_problems(resolved)
     source = getattr(cfg, "_source", None)

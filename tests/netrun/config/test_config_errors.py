@@ -434,3 +434,46 @@ def test_edge_and_output_queue_problems_at_factory_ports_together(tmp_path):
         f"{path}:9:36: output_queues.q.ports[0]: output queue 'q' collects from output port J.nope, which "
         "does not exist; expected one of: out",
     ]
+
+
+def test_problems_inside_subgraphs_point_at_what_was_written(tmp_path):
+    write(tmp_path, "inner.toml", '''
+        [nodes.P]
+        in_ports = ["p"]
+        [nodes.P.in_salvo_conditions.go]
+        when = "nonempty(q)"
+    ''')
+    path = write(tmp_path, "net.toml", '''
+        [nodes.S]
+        out_ports = ["out"]
+        [nodes.G]
+        type = "subgraph"
+        exposed_in_ports = { inp = { internal_node = "X", internal_port = "zz" } }
+        [nodes.G.nodes.X]
+        in_ports = ["a"]
+        out_ports = ["o"]
+        [nodes.G.nodes.Y]
+        in_ports = ["b"]
+        [nodes.G.nodes.Y.in_salvo_conditions.go]
+        when = "nonempty(bb)"
+        [[nodes.G.edges]]
+        from = "X.o"
+        to = "Y.c"
+        [nodes.F]
+        type = "subgraph"
+        path = "inner.toml"
+        [[edges]]
+        from = "S.out"
+        to = "G.inp"
+    ''')
+    texts = [str(p) for p in validate_config(path)]
+    assert texts == [
+        f"{path}:12:8: nodes.G.nodes.Y.in_salvo_conditions.go.when: input salvo condition 'go' of node 'G.Y' "
+        "tests port 'bb', which the node does not have; expected one of the node's input ports: b",
+        f"{path}:15:6: nodes.G.edges[0].to: edge G.X.o -> G.Y.c: node 'G.Y' has no input port 'c'; "
+        "expected one of its input ports: 'b'",
+        f"{path}:18:8: nodes.F.path: input salvo condition 'go' of node 'F.P' tests port 'q', which the node "
+        "does not have; expected one of the node's input ports: p",
+        f"{path}:21:6: edges[0].to: edge S.out -> G.X.zz: node 'G.X' has no input port 'zz'; "
+        "expected one of its input ports: 'a'",
+    ]
