@@ -449,7 +449,14 @@ class NodeConfig(ConfigModel):
     def validate(self, *, path: tuple[Any, ...] = ()) -> list[Problem]:  # type: ignore[override]
         """Problems inside this node: salvo conditions naming missing ports, wrong limits,
         empty or reserved names. Conditions left ``None`` are not checked (defaults are
-        generated at resolve time)."""
+        generated at resolve time).
+
+        A factory node's ports are known only once it is resolved: before that, its salvo
+        conditions are checked for everything but the ports they name; after
+        (:meth:`resolve`, ``is_resolved``), against the resolved ports, which hold the
+        factory's ports as well as the explicit ones.
+        """
+        check_ports = self.factory is None or self.is_resolved
         problems: list[Problem] = []
         if not self.name:
             problems.append(
@@ -466,7 +473,8 @@ class NodeConfig(ConfigModel):
                                             type="empty_name", value=port))
             for cname, cond in (conds or {}).items():
                 loc = [*path, f"{side}_salvo_conditions", cname]
-                problems.extend(_check_condition(self.name, side, ports, cname, cond, loc))
+                problems.extend(_check_condition(self.name, side, ports, cname, cond, loc,
+                                                 check_ports=check_ports))
         return problems
 
     # -- engine conversion ----------------------------------------------------------------
@@ -554,7 +562,8 @@ def _json_factory_arg(node: str, key: str, value: Any) -> Any:
 
 
 def _check_condition(
-    node: str, side: str, ports: dict[str, Any], cname: str, cond: SalvoConditionConfig, loc: list[Any]
+    node: str, side: str, ports: dict[str, Any], cname: str, cond: SalvoConditionConfig, loc: list[Any],
+    *, check_ports: bool = True,
 ) -> list[Problem]:
     problems: list[Problem] = []
     label = "input" if side == "in" else "output"
@@ -574,6 +583,8 @@ def _check_condition(
             value=cond.max_salvos_limit() if cond.max_salvos_limit() is not None else "infinite",
             msg=f"input salvo condition {cname!r} of node {node!r} must fire once per epoch",
             expected="max_salvos = 1 (finite(1)) for input salvo conditions"))
+    if not check_ports:
+        return problems
     for port in (cond.ports or {}):
         if port not in ports:
             problems.append(Problem(

@@ -477,3 +477,51 @@ def test_problems_inside_subgraphs_point_at_what_was_written(tmp_path):
         f"{path}:21:6: edges[0].to: edge S.out -> G.X.zz: node 'G.X' has no input port 'zz'; "
         "expected one of its input ports: 'a'",
     ]
+
+
+def test_salvo_conditions_on_factory_nodes_are_checked_against_the_factory_ports(tmp_path):
+    good = write(tmp_path, "good.toml", '''
+        [nodes.S]
+        out_ports = ["out"]
+        [nodes.B]
+        factory = "netrun.node_factories.broadcast"
+        factory_args = { num_outputs = 2 }
+        in_ports = ["extra"]
+        [nodes.B.in_salvo_conditions.trigger]
+        when = "nonempty(in_0) or nonempty(extra)"
+        [nodes.B.out_salvo_conditions.send]
+        when = "true"
+        ports = ["out_0", "out_1"]
+        max_salvos = 1
+        [[edges]]
+        from = "S.out"
+        to = "B.in_0"
+    ''')
+    assert validate_config(good) == []
+    bad = write(tmp_path, "bad.toml", '''
+        [nodes.B]
+        factory = "netrun.node_factories.broadcast"
+        factory_args = { num_outputs = 2 }
+        [nodes.B.in_salvo_conditions.trigger]
+        when = "nonempty(in_1)"
+        max_salvos = 2
+        [nodes.B.out_salvo_conditions.send]
+        when = "true"
+        ports = ["out_0", "out_2"]
+    ''')
+    texts = [str(p) for p in validate_config(bad)]
+    assert texts == [
+        # Checked before resolution: not about ports.
+        f"{bad}:6:14: nodes.B.in_salvo_conditions.trigger.max_salvos: input salvo condition 'trigger' of node "
+        "'B' must fire once per epoch (got 2); expected max_salvos = 1 (finite(1)) for input salvo conditions",
+    ]
+    fixed = bad.read_text().replace("max_salvos = 2\n", "")
+    bad.write_text(fixed)
+    texts = [str(p) for p in validate_config(bad)]
+    assert texts == [
+        f"{bad}:5:8: nodes.B.in_salvo_conditions.trigger.when: input salvo condition 'trigger' of node 'B' tests "
+        "port 'in_1', which the node does not have; expected one of the node's input ports: in_0",
+        f"{bad}:8:9: nodes.B.out_salvo_conditions.send.ports.out_2: output salvo condition 'send' of node 'B' "
+        "takes packets from port 'out_2', which the node does not have; expected one of the node's output "
+        "ports: out_0, out_1",
+    ]
