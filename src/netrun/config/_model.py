@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, SerializationInfo, model_serializer
 from netrun.config.errors import ConfigError
 from netrun.config.var_ref import VarRef, VarTarget, cast_to_field_type
 
-__all__ = ["ConfigModel", "VarResolvableModel", "EnvVarResolvableModel"]
+__all__ = ["ConfigModel", "VarResolvableModel", "EnvVarResolvableModel", "storage_refs"]
 
 
 class ConfigModel(BaseModel):
@@ -144,23 +144,40 @@ class _Resolver:
             raise exc.with_location(path=tuple(self.stack))
 
     def storage(self, value: Any) -> Any:
-        # Storage configs keep references of the same shape; resolve them with ours.
-        path = tuple(self.stack)
+        """A storage config (``netrun.storage.config``) with this pass's references resolved.
+
+        The storage layer keeps references of the same shape (``ConfigRef``) and resolves
+        them through ``StorageModel.resolve_refs(resolver)``. Each reference is looked up and
+        cast to its field's type here first, so a missing variable or a value of the wrong
+        type raises the same located :class:`ConfigError` as anywhere else in a config.
+        """
+        from netrun.storage.errors import StorageConfigError
+
+        refs = [(path, ref, target) for path, ref, target in storage_refs(value)
+                if (ref.env is not None) == self.env]
+        if not refs:
+            return value
+        base = tuple(self.stack)
+        values: dict[Any, list[Any]] = {}
+        for path, ref, target in refs:
+            self.stack[:] = [*base, *path]
+            values.setdefault(ref, []).append(self.ref(as_var_ref(ref), target))
+        self.stack[:] = list(base)
 
         def resolver(ref: Any) -> Any:
-            is_env = getattr(ref, "env", None) is not None
-            if is_env != self.env:
-                return ref
-            as_ref = VarRef(env=ref.env) if is_env else VarRef(var=ref.var)
-            if ref.default is not None:
-                as_ref = as_ref.model_copy(update={"default": ref.default})
-                as_ref.__pydantic_fields_set__.add("default")
-            try:
-                return as_ref.resolve_env(self.environ) if self.env else as_ref.resolve_var(self.variables or {})
-            except ConfigError as exc:
-                raise exc.with_location(path=path)
+            found = values.get(ref)
+            if found is None:
+                return ref  # a reference of the other kind ($var in the $env pass...)
+            if all(v == found[0] for v in found):
+                return found[0]
+            # The same reference in fields of different types: the field's own check casts it.
+            return as_var_ref(ref).resolve_env(self.environ) if self.env else \
+                as_var_ref(ref).resolve_var(self.variables or {})
 
-        return value.resolve_refs(resolver) if value.unresolved_refs() else value
+        try:
+            return value.resolve_refs(resolver)
+        except StorageConfigError as exc:
+            raise _storage_error(exc, base, refs) from None
 
     def value(self, value: Any, target: Any) -> Any:
         if isinstance(value, _PRIMITIVES):
@@ -212,6 +229,69 @@ class _Resolver:
         # model_copy keeps fields_set; resolved fields count as set so dumps keep them.
         copy.__pydantic_fields_set__ = set(model.model_fields_set) | set(changes)
         return copy
+
+
+def as_var_ref(ref: Any) -> VarRef:
+    """The storage layer's ``ConfigRef`` as a :class:`VarRef` (same meaning)."""
+    as_ref = VarRef(env=ref.env) if ref.env is not None else VarRef(var=ref.var)
+    if ref.default is not None or "default" in ref.model_fields_set:
+        as_ref = as_ref.model_copy(update={"default": ref.default})
+        as_ref.__pydantic_fields_set__.add("default")
+    return as_ref
+
+
+def _field_target(annotation: Any) -> Any:
+    """A storage field's type without its reference branch (``int | ConfigRef`` → ``int``)."""
+    import types
+    import typing
+
+    from netrun.storage.config import ConfigRef
+
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not ConfigRef]
+        return args[0] if len(args) == 1 else typing.Union[tuple(args)]
+    return annotation
+
+
+def storage_refs(model: BaseModel, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any, Any]]:
+    """Every reference in a storage config: ``(key path, ConfigRef, the field's type)``."""
+    from netrun.storage.config import ConfigRef
+
+    found: list[tuple[tuple[Any, ...], Any, Any]] = []
+
+    def walk(value: Any, where: tuple[Any, ...], annotation: Any) -> None:
+        if isinstance(value, ConfigRef):
+            found.append((where, value, _field_target(annotation)))
+        elif isinstance(value, BaseModel):
+            for name, field in type(value).model_fields.items():
+                walk(getattr(value, name), (*where, name), field.annotation)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, (*where, k), Any)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*where, i), Any)
+
+    walk(model, path, Any)
+    return found
+
+
+def _storage_error(exc: Exception, base: tuple[Any, ...], refs: list[Any]) -> ConfigError:
+    """A storage model's refusal of resolved values, as a :class:`ConfigError` at the field."""
+    from pydantic import ValidationError
+
+    cause = exc.__cause__
+    path, msg, value = base, str(exc), None
+    if isinstance(cause, ValidationError) and cause.errors():
+        first = cause.errors()[0]
+        loc, msg, value = tuple(first["loc"]), first["msg"], first.get("input")
+        for ref_path, _, _ in refs:  # the reference whose field failed (error paths hold union tags)
+            it = iter(loc)
+            if all(part in it for part in ref_path):
+                path = (*base, *ref_path)
+                break
+    return ConfigError(f"the storage settings do not accept the resolved reference(s): {msg}",
+                       path=path, value=value, expected="a value the setting accepts")
 
 
 def _resolve(

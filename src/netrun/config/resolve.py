@@ -5,7 +5,8 @@
 1. ``{"$env": ...}`` references everywhere → values of the field types;
 2. net-level ``{"$var": ...}`` references → net-level node variables;
 3. relative paths (``dead_letter_path``, ``history_file``, ``packet_storage_path``, storage
-   paths) → absolute, against the project root (the net file's directory);
+   paths of the net; those of a node's own storage in step 5) → absolute, against the
+   project root (the net file's directory);
 4. pools: ``main`` is always present;
 5. the graph: subgraphs flattened (``outer.inner`` names, edges to exposed ports rewired),
    factory nodes built (``get_node_config``; explicit ports/conditions win), signal and
@@ -352,5 +353,12 @@ def resolve_graph(
         scope = node_var_scope(node, net_config)
         # Returns the node itself when it holds no references (nothing is copied).
         node = node.resolve_var_refs(LazyVars(scope, node=node.name), _path=("graph", "nodes", node.name))
+        ec = node.execution_config
+        if base is not None and ec is not None and ec.storage is not None:
+            # Relative local paths of the node's own backends: from the project root, like the
+            # net's storage (a node inside a subgraph file too).
+            storage = ec.storage.with_absolute_paths(base)
+            if storage != ec.storage:
+                node = node.model_copy(update={"execution_config": ec.model_copy(update={"storage": storage})})
         out_nodes.append(node)
     return GraphConfig(nodes=out_nodes, edges=edges, extra=dict(graph.extra))

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel
 
-from netrun.config._model import ConfigModel
+from netrun.config._model import ConfigModel, as_var_ref, storage_refs
 from netrun.config.errors import ConfigError, ConfigValidationFailed, FactoryNotFoundError, Problem
 from netrun.config.var_ref import VarRef
 
@@ -41,12 +41,9 @@ def _env_refs(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], 
         if value.is_env:
             found.append((path, value))
     elif isinstance(value, BaseModel):
-        refs = None if isinstance(value, ConfigModel) else getattr(type(value), "unresolved_refs", None)
-        if refs is not None:
-            for dotted, ref in value.unresolved_refs():
-                if getattr(ref, "env", None):
-                    found.append((path + tuple(dotted.split(".")), VarRef(env=ref.env, default=ref.default)
-                                  if "default" in ref.model_fields_set else VarRef(env=ref.env)))
+        if not isinstance(value, ConfigModel) and hasattr(type(value), "resolve_refs"):  # a storage config
+            found += [(path + where, as_var_ref(ref)) for where, ref, _ in storage_refs(value)
+                      if ref.env is not None]
             return found
         for name, field_value in value.__dict__.items():
             if not isinstance(field_value, _PRIMITIVES):

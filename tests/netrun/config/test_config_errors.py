@@ -525,3 +525,94 @@ def test_salvo_conditions_on_factory_nodes_are_checked_against_the_factory_ports
         "takes packets from port 'out_2', which the node does not have; expected one of the node's output "
         "ports: out_0, out_1",
     ]
+
+
+# -- references inside storage configs (netrun.storage.config models) ------------------------
+
+STORAGE_NET = '''
+    [net.storage.backends.remote]
+    type = "ssh"
+    host = { "$env" = "NR_SSH_HOST" }
+    port = { "$env" = "NR_SSH_PORT", default = 22 }
+    base_path = "/srv/data"
+    [net.storage.backends.local]
+    type = "local"
+    base_path = { "$env" = "NR_LOCAL_BASE" }
+    [nodes.A]
+    out_ports = ["out"]
+    [nodes.A.options.storage.file_storage]
+    backend = { type = "local", base_path = { "$env" = "NR_NODE_BASE" } }
+'''
+
+
+def test_env_references_in_storage_backends_resolve_to_the_field_types(tmp_path):
+    path = write(tmp_path, "net.toml", STORAGE_NET)
+    cfg = NetConfig.from_file(path)
+    env = {"NR_SSH_HOST": "files.internal", "NR_SSH_PORT": "2222", "NR_LOCAL_BASE": "out",
+           "NR_NODE_BASE": "node-out"}
+    assert validate_config(cfg, environ=env) == []
+    resolved = cfg.resolve(environ=env)
+    remote = resolved.storage.backends["remote"]
+    assert (remote.host, remote.port) == ("files.internal", 2222)
+    # Relative local paths are taken from the project root, at net and at node level.
+    assert resolved.storage.backends["local"].base_path == str(tmp_path / "out")
+    node_backend = resolved.graph.get_node("A").execution_config.storage.file_storage.backend
+    assert node_backend.base_path == str(tmp_path / "node-out")
+    assert resolved.storage.unresolved_refs() == []
+    assert cfg.storage.backends["remote"].host.env == "NR_SSH_HOST"  # the input is not modified
+
+
+def test_storage_reference_errors_name_the_file_line_and_field(tmp_path):
+    path = write(tmp_path, "net.toml", STORAGE_NET)
+    cfg = NetConfig.from_file(path)
+    with pytest.raises(MissingEnvVarError) as info:
+        cfg.resolve(environ={"NR_LOCAL_BASE": "out", "NR_NODE_BASE": "x"})
+    assert str(info.value) == (
+        f"{path}:3:8: net.storage.backends.remote.host: environment variable 'NR_SSH_HOST' is not set and the "
+        "reference has no default; expected set NR_SSH_HOST in the environment, or add a default: "
+        "{\"$env\": \"NR_SSH_HOST\", \"default\": ...}")
+    env = {"NR_SSH_HOST": "h", "NR_SSH_PORT": "many", "NR_LOCAL_BASE": "out", "NR_NODE_BASE": "x"}
+    texts = [str(p) for p in validate_config(cfg, environ=env)]
+    assert texts == [
+        f"{path}:4:8: net.storage.backends.remote.port: environment variable 'NR_SSH_PORT' resolved to 'many', "
+        "which is not usable here (Input should be a valid integer, unable to parse string as an integer) "
+        "(got 'many'); expected int",
+    ]
+    env["NR_SSH_PORT"] = "70000"  # an int, refused by the storage model's own check
+    with pytest.raises(ConfigError) as info:
+        cfg.resolve(environ=env)
+    assert str(info.value) == (
+        f"{path}:4:8: net.storage.backends.remote.port: the storage settings do not accept the resolved "
+        "reference(s): Value error, port 70000 is outside 1..65535; expected a value the setting accepts")
+    assert [p.loc for p in validate_config(cfg, environ=env)] == [["net", "storage", "backends", "remote", "port"]]
+
+
+def test_var_references_in_node_storage_use_the_node_variables(tmp_path):
+    path = write(tmp_path, "net.toml", '''
+        [net.node_vars.bucket]
+        type = "str"
+        value = "results"
+        [net.storage.backends.s]
+        type = "s3"
+        bucket = { "$var" = "bucket" }
+        [nodes.A]
+        out_ports = ["out"]
+        [nodes.A.options.node_vars.ver]
+        type = "int"
+        value = "3"
+        [nodes.A.options.storage.file_storage]
+        backend = "s"
+        version = { "$var" = "ver" }
+        store_inputs = { "$var" = "keep_inputs" }
+    ''')
+    cfg = NetConfig.from_file(path)
+    with pytest.raises(UnknownNodeVariableError) as info:
+        cfg.resolve()
+    assert str(info.value) == (
+        f"{path}:15:16: nodes.A.options.storage.file_storage.store_inputs: node variable 'keep_inputs' is not "
+        "declared (declared: bucket, ver); expected declare it under node_vars, or add a default to the reference")
+    path.write_text(path.read_text().replace('{ "$var" = "keep_inputs" }', '{ "$var" = "keep_inputs", default = "yes" }'))
+    resolved = NetConfig.from_file(path).resolve()
+    assert resolved.storage.backends["s"].bucket == "results"
+    file_storage = resolved.graph.get_node("A").execution_config.storage.file_storage
+    assert (file_storage.version, file_storage.store_inputs) == (3, True)
