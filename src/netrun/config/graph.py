@@ -80,6 +80,46 @@ def _known(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names) if names else "none"
 
 
+def _exposed_port_problems(sub: SubgraphConfig, loc: list[Any]) -> list[Problem]:
+    """Exposed ports of an inline subgraph that name a member or a port it does not have.
+
+    Members' ports that a factory makes are unknown before resolution (not checked here; an
+    edge through such a port is checked on the resolved graph). A ``path`` subgraph's members
+    are read at resolution.
+    """
+    if sub.nodes is None:
+        return []
+    members = {n.name: n for n in sub.nodes}
+    problems: list[Problem] = []
+    for side, exposed in (("in", sub.exposed_in_ports), ("out", sub.exposed_out_ports)):
+        kind = "input" if side == "in" else "output"
+        for name, ref in exposed.items():
+            where = [*loc, f"exposed_{side}_ports", name]
+            member = members.get(ref.internal_node)
+            if member is None:
+                problems.append(Problem(
+                    loc=[*where, "internal_node"], type="unknown_node", value=ref.internal_node,
+                    msg=f"subgraph {sub.name!r} exposes {kind} port {name!r} from member "
+                        f"{ref.internal_node!r}, which the subgraph does not have",
+                    expected=f"one of its members: {_known(list(members))}"))
+                continue
+            if isinstance(member, SubgraphConfig):
+                known = list(member.exposed_in_ports if side == "in" else member.exposed_out_ports)
+            elif member.factory is not None and not member.is_resolved:
+                continue
+            else:
+                known = list(member.in_ports if side == "in" else member.out_ports)
+            reserved = is_control_port(ref.internal_port) if side == "in" else is_signal_port(ref.internal_port)
+            if ref.internal_port not in known and not reserved:
+                problems.append(Problem(
+                    loc=[*where, "internal_port"], type="unknown_port", value=ref.internal_port,
+                    msg=f"subgraph {sub.name!r} exposes {kind} port {name!r} from "
+                        f"{ref.internal_node}.{ref.internal_port}, which member {ref.internal_node!r} "
+                        "does not have",
+                    expected=f"one of its {kind} ports: {_known(known)}"))
+    return problems
+
+
 def validate_graph_structure(graph: GraphConfig, *, path: tuple[Any, ...] = ()) -> list[Problem]:
     """Every structural problem of a graph, in file order.
 
@@ -89,7 +129,8 @@ def validate_graph_structure(graph: GraphConfig, *, path: tuple[Any, ...] = ()) 
     of a factory node are unknown until the node is resolved: edges to an *unresolved*
     factory node are not checked, while a resolved one (``NodeConfig.is_resolved``, as in
     ``NetConfig.resolve().graph``) is checked against its resolved ports (the factory's plus
-    the explicit ones). A subgraph's ports are its exposed ports.
+    the explicit ones). A subgraph's ports are its exposed ports; those of an inline
+    subgraph must name a member and one of its ports.
     """
     problems: list[Problem] = []
     gpath = [*path, "nodes"]
@@ -110,6 +151,7 @@ def validate_graph_structure(graph: GraphConfig, *, path: tuple[Any, ...] = ()) 
             if not node.name:
                 problems.append(Problem(loc=[*gpath, i, "name"], type="empty_name",
                                         msg="the subgraph has no name", expected="a non-empty name"))
+            problems.extend(_exposed_port_problems(node, [*gpath, i]))
         else:
             if node.factory is not None and not node.is_resolved:
                 ports[node.name] = (None, None)  # unknown until the factory runs

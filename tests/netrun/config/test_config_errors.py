@@ -450,14 +450,14 @@ def test_problems_inside_subgraphs_point_at_what_was_written(tmp_path):
         type = "subgraph"
         exposed_in_ports = { inp = { internal_node = "X", internal_port = "zz" } }
         [nodes.G.nodes.X]
-        in_ports = ["a"]
-        out_ports = ["o"]
+        factory = "netrun.node_factories.join"
+        factory_args = { ports = ["a", "b"] }
         [nodes.G.nodes.Y]
         in_ports = ["b"]
         [nodes.G.nodes.Y.in_salvo_conditions.go]
         when = "nonempty(bb)"
         [[nodes.G.edges]]
-        from = "X.o"
+        from = "X.out"
         to = "Y.c"
         [nodes.F]
         type = "subgraph"
@@ -470,12 +470,31 @@ def test_problems_inside_subgraphs_point_at_what_was_written(tmp_path):
     assert texts == [
         f"{path}:12:8: nodes.G.nodes.Y.in_salvo_conditions.go.when: input salvo condition 'go' of node 'G.Y' "
         "tests port 'bb', which the node does not have; expected one of the node's input ports: b",
-        f"{path}:15:6: nodes.G.edges[0].to: edge G.X.o -> G.Y.c: node 'G.Y' has no input port 'c'; "
+        f"{path}:15:6: nodes.G.edges[0].to: edge G.X.out -> G.Y.c: node 'G.Y' has no input port 'c'; "
         "expected one of its input ports: 'b'",
         f"{path}:18:8: nodes.F.path: input salvo condition 'go' of node 'F.P' tests port 'q', which the node "
         "does not have; expected one of the node's input ports: p",
         f"{path}:21:6: edges[0].to: edge S.out -> G.X.zz: node 'G.X' has no input port 'zz'; "
-        "expected one of its input ports: 'a'",
+        "expected one of its input ports: 'a', 'b'",
+    ]
+
+
+def test_exposed_subgraph_ports_must_name_a_member_and_its_port(tmp_path):
+    path = write(tmp_path, "net.toml", '''
+        [nodes.G]
+        type = "subgraph"
+        exposed_in_ports = { inp = { internal_node = "NOPE", internal_port = "a" } }
+        exposed_out_ports = { res = { internal_node = "X", internal_port = "result" } }
+        [nodes.G.nodes.X]
+        in_ports = ["a"]
+        out_ports = ["out"]
+    ''')
+    texts = [str(p) for p in validate_config(path)]
+    assert texts == [
+        f"{path}:3:46: nodes.G.exposed_in_ports.inp.internal_node: subgraph 'G' exposes input port 'inp' from "
+        "member 'NOPE', which the subgraph does not have; expected one of its members: 'X'",
+        f"{path}:4:68: nodes.G.exposed_out_ports.res.internal_port: subgraph 'G' exposes output port 'res' from "
+        "X.result, which member 'X' does not have; expected one of its output ports: 'out'",
     ]
 
 
