@@ -31,7 +31,7 @@ if __name__ == "__main__":  # `python -I` does not put the script's folder on sy
 from _trace_actions import Chooser  # noqa: E402
 from _trace_graphs import (build_edge, build_graph, capacity, gen_graph_spec, gen_invalid_spec,  # noqa: E402
                            node_of, run_until_blocked_is_safe, unconnected_input_ports)
-from _trace_norm import (ADDR_RE, LITERALS, TS_RE, IdMap, Mirror, canon_runs, ref_key)  # noqa: E402
+from _trace_norm import LITERALS, TS_RE, IdMap, Mirror, ref_key  # noqa: E402
 from _trace_observe import EventNormaliser, graph_summary, validation_summary  # noqa: E402
 
 DEFAULT_ACTIONS = 120

@@ -181,7 +181,7 @@ class Capacity(Observer):
         for key, lst in locs.items():
             if key[0] != "O":
                 continue
-            node = runner.epochs[key[1]]["node"]
+            node = runner.net.get_epoch(runner.ids.real(key[1])).node_name
             cap = self.out_caps[(node, key[2])]
             if cap is not None and len(lst) > cap:
                 assert (key[1], key[2]) in self.transported_into, (
