@@ -9,7 +9,8 @@ shrink. Every property is checked after every action of a run:
   reference §11.2; an output port only through a transport into a Startable epoch;
 * undoing the most recent actions, newest first, restores the state before each of them
   (up to the documented §9.2 exceptions);
-* ``snapshot()`` -> ``from_snapshot()`` gives a net with the same future behaviour;
+* ``snapshot()`` -> ``from_snapshot()`` (and pickle, deepcopy) give a net with the same
+  future behaviour;
 * the same actions give the same events (modulo IDs and timestamps);
 * a failing action changes nothing (except the documented non-atomic §11.4 step error);
 * an out-of-turn undo either works or raises ``UndoError`` without changing anything.
@@ -17,7 +18,9 @@ shrink. Every property is checked after every action of a run:
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import random
 import sys
 from pathlib import Path
@@ -248,29 +251,36 @@ def test_undo_newest_first_restores_each_prior_state(seed):
 
 
 class Swap(Observer):
-    """Replaces the net by ``from_snapshot(snapshot())`` just before action ``at``."""
+    """Replaces the net by a copy just before action ``at``: ``from_snapshot(snapshot())``
+    (through JSON), or a pickle round trip, or ``copy.deepcopy``."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, how: str) -> None:
         super().__init__()
         self.at = at
+        self.how = how
 
     def before(self, runner, i, desc) -> None:
         if i == self.at:
             data = json.loads(json.dumps(runner.net.snapshot()))
-            restored = ns.NetSim.from_snapshot(build_graph(ns, runner.spec), data)
-            assert restored.snapshot() == data
-            runner.net = restored
+            if self.how == "snapshot":
+                copy_ = ns.NetSim.from_snapshot(build_graph(ns, runner.spec), data)
+            elif self.how == "pickle":
+                copy_ = pickle.loads(pickle.dumps(runner.net))
+            else:
+                copy_ = copy.deepcopy(runner.net)
+            assert copy_.snapshot() == data
+            runner.net = copy_
         super().before(runner, i, desc)
 
 
 @PROPS
-@given(SEEDS, st.integers(0, N_ACTIONS - 1))
-def test_snapshot_restore_gives_the_same_future(seed, at):
+@given(SEEDS, st.integers(0, N_ACTIONS - 1), st.sampled_from(["snapshot", "pickle", "deepcopy"]))
+def test_snapshot_restore_gives_the_same_future(seed, at, how):
     plain = run(seed, Observer())
-    swapped = run(seed, Swap(at))
+    swapped = run(seed, Swap(at, how))
     a, b = plain.trace, swapped.trace
     idx = next((i for i in range(max(len(a), len(b))) if (a[i:i + 1] != b[i:i + 1])), None)
-    assert idx is None, f"seed {seed}, restored before action {at}: traces differ at record {idx}:\n" \
+    assert idx is None, f"seed {seed}, {how} copy before action {at}: traces differ at record {idx}:\n" \
                         f"{json.dumps(a[idx:idx + 1])[:2000]}\n{json.dumps(b[idx:idx + 1])[:2000]}"
 
 
