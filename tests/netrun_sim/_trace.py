@@ -410,15 +410,17 @@ class TraceRunner:
                     if mine.get(k, []) != real.get(k, []))
             old_where = dict(self.mirror.where)
             self.mirror.load_real(real)
-            if self.restore_groups is not None:
-                self.mirror.group = {r: g for r, g in self.restore_groups.items() if r in self.mirror.where}
-            elif not explained:
+            if self.restore_groups is None and not explained:
                 # Packets that arrived without events: their relative order is not comparable.
                 for key, lst in real.items():
                     arrived = [p for p in lst if old_where.get(p) != key and p not in self.mirror.group]
                     if len(arrived) > 1:
                         self.mirror.new_group(arrived)
-        self.restore_groups = None
+        if self.restore_groups is not None:
+            # after an undo the packets are back where they were, in the same ⟂ runs
+            # (restored whether or not this engine's lists happened to change)
+            self.mirror.group = {r: g for r, g in self.restore_groups.items() if r in self.mirror.where}
+            self.restore_groups = None
         live_packets = set(self.mirror.where)
         for p in list(self.dead_packets):
             if p in live_packets:
