@@ -163,8 +163,8 @@ class LifecycleMixin:
         run.deadline = None
         ready = node.ready
         ready.appendleft(run)
-        if len(ready) > 1 and ready[0].seq > ready[1].seq:
-            ordered = sorted(ready, key=lambda r: r.seq)
+        if len(ready) > 1:
+            ordered = sorted(ready, key=_seq_of)
             ready.clear()
             ready.extend(ordered)
         self.ready_nodes[node.name] = None
@@ -198,6 +198,12 @@ class LifecycleMixin:
         )
 
     def _on_timeout(self, run: Any, ctx: Any) -> None:
+        try:
+            self._timed_out(run, ctx)
+        except Exception as error:  # never leave a run stuck on an internal error
+            self.internal_error(error)
+
+    def _timed_out(self, run: Any, ctx: Any) -> None:
         run.timer = None
         if run.ctx is not ctx or run.done:
             return
@@ -354,6 +360,10 @@ class LifecycleMixin:
             node_log_entries=[e.to_dict() for e in log],
             logs=[(e.timestamp, e.message) for e in log if e.level == "info"],
         )
+
+
+def _seq_of(item: Any) -> int:
+    return item[5] if type(item) is tuple else item.seq
 
 
 async def _guarded(coro: Any, cb: Any) -> None:

@@ -38,7 +38,7 @@ from netrun.net._engine import Engine
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
-from netrun.net._records import EpochRun, NodeRuntime
+from netrun.net._records import EpochRun, NodeRuntime, waiting_epoch, waiting_state
 from netrun.net.logs import inject_print
 from netrun.net.options import NodeConfig
 from netrun.net.state import NetState
@@ -162,16 +162,17 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             if func is not None and node.capture:
                 inject_print(func)
         self._validate_pool_mode(node, node.config)
+        node.ready.clear()
+        self.ready_nodes.pop(name, None)
         if exec_func is not None:
-            # epochs that were waiting for a function can run now
-            waiting = [r for r in self.runs.values() if r.node is node and r.started == 0.0
-                       and r not in node.ready]
+            # every epoch of the node that has not started (also those that waited for a
+            # function) becomes ready, in creation order
+            waiting = [r for r in self.runs.values()
+                       if (r[1] == name if type(r) is tuple else (r.node is node and not r.started))]
+            waiting.sort(key=lambda r: r[5] if type(r) is tuple else r.seq)
             node.ready.extend(waiting)
             if node.ready:
                 self.ready_nodes[name] = None
-        else:
-            node.ready.clear()
-            self.ready_nodes.pop(name, None)
 
     def set_node_config(self, name: str, options: dict[str, Any]) -> NodeConfig:
         node = self.node(name)
@@ -214,11 +215,25 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
     # ================================================================== queries
     def running_epoch(self, epoch_id: str) -> Optional[EpochRun]:
         run = self.runs.get(epoch_id)
-        return run if run is not None and run.started else None
+        return run if run is not None and type(run) is not tuple and run.started else None
 
     def startable_ids(self, node: Optional[str] = None) -> list[str]:
         runs = tuple(self.runs.values())  # a snapshot: the loop thread may be adding epochs
-        return [r.id for r in runs if not r.started and (node is None or r.node.name == node)]
+        out = []
+        for r in runs:
+            if type(r) is tuple:
+                if node is None or r[1] == node:
+                    out.append(r[0])
+            elif not r.started and (node is None or r.node.name == node):
+                out.append(r.id)
+        return out
+
+    def node_of(self, epoch_id: str) -> Optional[str]:
+        """The node of an epoch the runtime knows (startable or running)."""
+        run = self.runs.get(epoch_id)
+        if run is None:
+            return None
+        return run[1] if type(run) is tuple else run.node.name
 
     def snapshot_state(self) -> dict[str, Any]:
         """The run state as plain data, for checkpoints: the engine's own snapshot (when the
@@ -232,7 +247,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         with self.engine.lock:
             return {
                 "engine": sim.snapshot() if hasattr(sim, "snapshot") else None,
-                "epochs": [run.to_state() for run in self.runs.values()],
+                "epochs": [waiting_state(r) if type(r) is tuple else r.to_state()
+                           for r in self.runs.values()],
                 "values": {pid: self.store.peek_entry(pid) for pid in self.store.active_ids()},
                 "output_queues": self.queues.snapshot() if self.queues is not None else {},
                 "state": self.state.name,
@@ -272,7 +288,19 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         done = self._done
         while done:
             run, ctx, exc, payload = done.popleft()
-            self.attempt_done(run, ctx, exc, payload)
+            try:
+                self.attempt_done(run, ctx, exc, payload)
+            except Exception as error:
+                self.internal_error(error)
+
+    def internal_error(self, error: BaseException) -> None:
+        """An unexpected error in a loop callback: end the run with it instead of hanging."""
+        if self.run_error is None:
+            self.run_error = error
+        self.pause_requested = True
+        self.running = 0  # the run cannot account for its epochs any more; let it end
+        self.tasks.clear()
+        self.wake()
 
     def spawn(self, coro: Any) -> asyncio.Task:
         """A task the driver waits for before the run can end (failure handling, async
@@ -424,10 +452,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         runs = self.runs
         for new in self.engine.advance():
             node = nodes[new.node]
-            run = EpochRun(new.id, node, new.pairs, new.condition, now)
-            runs[new.id] = run
+            item = waiting_epoch(new.id, new.node, tuple(new.pairs), new.condition, now)
+            runs[new.id] = item
             if node.exec_func is not None:
-                node.ready.append(run)
+                node.ready.append(item)
                 self.ready_nodes[node.name] = None
 
     def launch_ready(self, budget: Optional[dict[str, int]] = None) -> int:
@@ -456,6 +484,9 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                 if executor is None:
                     break
                 run = ready.popleft()
+                if type(run) is tuple:
+                    run = EpochRun(run[0], node, run[2], run[3], run[4], run[5])
+                    self.runs[run.id] = run
                 self.launch(run, executor)
                 launched += 1
                 if limit > 0:

@@ -333,10 +333,7 @@ class Net(RunMethods):
         ``get_epoch_log(node_name, epoch_id)`` (original implementation)."""
         if len(args) == 1:
             epoch_id = str(args[0])
-            node = self._logs.node_of_epoch(epoch_id)
-            if node is None:
-                run = self._core.runs.get(epoch_id)
-                node = run.node.name if run is not None else None
+            node = self._logs.node_of_epoch(epoch_id) or self._core.node_of(epoch_id)
             return self._logs.get_epoch_log(node, epoch_id, limit) if node else []
         if len(args) == 2:
             self._core.node(args[0])
