@@ -1,8 +1,9 @@
 """Property tests of our ``netrun_sim`` engine over random graphs and action sequences.
 
 The graphs and actions come from the differential test's generators (``_trace_graphs``,
-``_trace_actions``), driven by a hypothesis-controlled ``random.Random`` so that failures
-shrink. Every property is checked after every action of a run:
+``_trace_actions``), driven by a seed that hypothesis chooses (a failure reports its seed;
+``_trace.TraceRunner(netrun_sim, seed, N_ACTIONS, observer=...)`` reruns it). Every
+property is checked after every action of a run:
 
 * packets are created and lost only by create / consume / destroy / cancel (and their undo);
 * a finite input port holds more than its capacity only through the fan-in overfill of
