@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import tracemalloc
+from typing import Any
 
 from netrun_sim import (
     Edge,
@@ -73,26 +74,30 @@ def double_printing(ctx, packets):
     ctx.send_output_salvo("send")
 
 
-def build(pool: bool = False, observed: bool = False) -> Net:
-    options = {"thread_pools": {"io": {"size": 4}}} if pool else {}
-    if observed:
+def build(pool: bool = False, observed: bool = False, history: Any = None, prints: bool = False,
+          types: bool = False) -> Net:
+    """``observed`` turns history, print capture and port types on together."""
+    options: dict[str, Any] = {"thread_pools": {"io": {"size": 4}}} if pool else {}
+    if observed or history:
         options.update(history=True)
+        if isinstance(history, int) and not isinstance(history, bool):
+            options.update(history_max_size=history)
     net = Net(graph(), **options)
     net.set_node_exec("source", identity)
-    net.set_node_exec("double", double_printing if observed else double)
+    net.set_node_exec("double", double_printing if (observed or prints) else double)
     net.set_node_exec("sink", identity)
     if pool:
         for name in ("source", "double", "sink"):
             net.set_node_config(name, pool="io")
-    if observed:
+    if observed or types:
         for name in ("source", "double", "sink"):
             net.set_input_port_type(name, "x", int)
             net.set_output_port_type(name, "out", "int")
     return net
 
 
-def run_net(n: int, pool: bool = False, observed: bool = False) -> float:
-    net = build(pool, observed)
+def run_net(n: int, pool: bool = False, **kinds: Any) -> float:
+    net = build(pool, **kinds)
     try:
         net.inject_data("source", "x", range(n))
         gc.collect()
@@ -209,6 +214,11 @@ def main() -> None:
 
     observed = best(run_net, n, observed=True)
     print(f"observability : history + print capture + port types on: {observed / main_loop:.2f}x the plain run")
+    for label, kinds in (("history (10,000 in memory)", {"history": True}),
+                         ("history (1,000 in memory)", {"history": 1000}),
+                         ("print capture (1 line/epoch)", {"prints": True}),
+                         ("port types (in + out)", {"types": True})):
+        print(f"                {label:30s}: {best(run_net, n, **kinds) / main_loop:.2f}x")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,39 @@ def event_to_data(event: Any) -> dict[str, Any]:
     return data
 
 
+def _action_payload(name: str, data: Any) -> dict[str, Any]:
+    if isinstance(data, dict):
+        return dict(data)
+    if not data:
+        return {}
+    names = _ACTION_FIELDS.get(name, ())
+    if len(names) == len(data):
+        return {k: v for k, v in zip(names, data) if v is not None}
+    return {"args": list(data)}
+
+
+class _IsoCache:
+    """ISO-8601 texts of timestamps, computed once per distinct value."""
+
+    __slots__ = ("_wall", "_wall_text", "_ms", "_ms_text")
+
+    def __init__(self) -> None:
+        self._wall = self._ms = None
+        self._wall_text = self._ms_text = ""
+
+    def wall(self, value: float) -> str:
+        if value != self._wall:
+            self._wall = value
+            self._wall_text = datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+        return self._wall_text
+
+    def millis(self, value: int) -> str:
+        if value != self._ms:
+            self._ms = value
+            self._ms_text = datetime.fromtimestamp(value / 1000, tz=timezone.utc).isoformat()
+        return self._ms_text
+
+
 @dataclass
 class HistoryEntry:
     """One recorded action or event; ``entry_type`` is ``"action"`` or ``"event"``."""
@@ -167,12 +200,14 @@ class EventHistory:
         self._prefix = secrets.token_hex(3)
         self._lock = threading.Lock()
         self._seq = 0
-        # raw records: (seq, wall_time, kind, name, data, events, action_id)
+        # raw records: (seq, wall_time, kind, name, data, events, action_id, entry_count)
         self._memory: deque[tuple] = deque()
         self._memory_entries = 0
         self._pending: list[tuple] = []
         self._pending_entries = 0
         self._current_action: Optional[str] = None
+        self._trim_at = (max_size + max(64, max_size // 8)) if max_size else 0
+        self._encoder = json.JSONEncoder(default=str)
 
     # -- properties -------------------------------------------------------------------
     @property
@@ -198,43 +233,55 @@ class EventHistory:
 
     # -- recording --------------------------------------------------------------------
     def _add(self, record: tuple, entries: int) -> None:
-        # Called with the lock held.
+        # Called with the lock held. The last field of a record is its entry count.
         if self._max != 0:
             self._memory.append(record)
             self._memory_entries += entries
-            if self._max is not None:
-                while self._memory and self._memory_entries - self._entries_of(self._memory[0]) >= self._max:
-                    self._memory_entries -= self._entries_of(self._memory.popleft())
+            if self._max is not None and self._memory_entries > self._trim_at:
+                self._trim()
         if self._file is not None:
             self._pending.append(record)
             self._pending_entries += entries
             if self._pending_entries >= self._chunk:
                 self._write_pending()
 
-    @staticmethod
-    def _entries_of(record: tuple) -> int:
-        events = record[5]
-        return 1 + (len(events) if events else 0)
+    def _trim(self) -> None:
+        # Trimming in batches (memory may exceed max_size by 1/8 between trims) keeps
+        # recording cheap; readers still see at most max_size entries.
+        memory = self._memory
+        limit = self._max
+        while memory and self._memory_entries - memory[0][7] >= limit:
+            self._memory_entries -= memory.popleft()[7]
 
     def record_engine_action(self, name: str, data: Any, events: Optional[list]) -> None:
-        """Record one engine action and its events (used by the runtime; cheap)."""
-        entries = 1 + (len(events) if events else 0)
-        with self._lock:
-            seq = self._seq
-            self._seq = seq + entries
-            record = (seq, time.time(), "action", name, data, events, None)
-            if self._max is None and self._file is None:
-                self._memory.append(record)
-                self._memory_entries += entries
-            else:
-                self._add(record, entries)
+        """Record one engine action and its events (used by the runtime; cheap).
+
+        Callers hold the engine lock, which serialises these calls; only trimming and file
+        writes, which other methods also do, take the history's own lock.
+        """
+        entries = 1 + len(events) if events else 1
+        seq = self._seq
+        self._seq = seq + entries
+        record = (seq, time.time(), "action", name, data, events, None, entries)
+        if self._max != 0:
+            self._memory.append(record)
+            self._memory_entries += entries
+            if self._max is not None and self._memory_entries > self._trim_at:
+                with self._lock:
+                    self._trim()
+        if self._file is not None:
+            self._pending.append(record)
+            self._pending_entries += entries
+            if self._pending_entries >= self._chunk:
+                with self._lock:
+                    self._write_pending()
 
     def record_action(self, action_type: str, data: Optional[Dict[str, Any]] = None) -> str:
         """Record an action by hand; it becomes the current action for later events."""
         with self._lock:
             seq = self._seq
             self._seq += 1
-            self._add((seq, time.time(), "action", action_type, dict(data or {}), None, None), 1)
+            self._add((seq, time.time(), "action", action_type, dict(data or {}), None, None, 1), 1)
             self._current_action = f"{self._prefix}-{seq}"
             return self._current_action
 
@@ -246,12 +293,12 @@ class EventHistory:
             seq = self._seq
             self._seq += 1
             link = action_id if action_id is not None else self._current_action
-            self._add((seq, time.time(), "event", event_type, dict(data or {}), None, link), 1)
+            self._add((seq, time.time(), "event", event_type, dict(data or {}), None, link, 1), 1)
             return f"{self._prefix}-{seq}"
 
     # -- materialising ----------------------------------------------------------------
     def _entries_from(self, record: tuple) -> Iterable[HistoryEntry]:
-        seq, wall, kind, name, data, events, link = record
+        seq, wall, kind, name, data, events, link, _ = record
         prefix = self._prefix
         stamp = datetime.fromtimestamp(wall, tz=timezone.utc)
         entry_id = f"{prefix}-{seq}"
@@ -259,17 +306,7 @@ class EventHistory:
             yield HistoryEntry(entry_id, stamp, "event", event_type=name, action_id=link,
                                data=dict(data) if data else {})
             return
-        if isinstance(data, dict):
-            payload = dict(data)
-        elif data:
-            names = _ACTION_FIELDS.get(name, ())
-            if len(names) == len(data):
-                payload = {k: v for k, v in zip(names, data) if v is not None}
-            else:
-                payload = {"args": list(data)}
-        else:
-            payload = {}
-        yield HistoryEntry(entry_id, stamp, "action", action_type=name, data=payload)
+        yield HistoryEntry(entry_id, stamp, "action", action_type=name, data=_action_payload(name, data))
         for i, event in enumerate(events or ()):
             ts = getattr(event, "timestamp", None)
             ev_stamp = datetime.fromtimestamp(ts / 1000, tz=timezone.utc) if ts else stamp
@@ -303,14 +340,43 @@ class EventHistory:
 
     # -- file -------------------------------------------------------------------------
     def _write_pending(self) -> None:
-        # Called with the lock held.
+        # Called with the lock held. Builds the JSON lines straight from the raw records
+        # (the same content as HistoryEntry.to_dict, without the intermediate objects).
         if not self._pending or self._file is None:
             return
-        lines = [json.dumps(e.to_dict(), default=str) for r in self._pending for e in self._entries_from(r)]
+        records, self._pending = self._pending, []
+        self._pending_entries = 0
+        dumps = self._encoder.encode
+        iso = _IsoCache()
+        prefix = self._prefix
+        lines = []
+        for seq, wall, kind, name, data, events, link, _ in records:
+            entry: dict[str, Any] = {"id": f"{prefix}-{seq}", "timestamp": iso.wall(wall), "type": kind}
+            if kind == "event":
+                entry["event"] = name
+                if link is not None:
+                    entry["action_id"] = link
+                if data:
+                    entry["data"] = data
+                lines.append(dumps(entry))
+                continue
+            entry["action"] = name
+            payload = _action_payload(name, data)
+            if payload:
+                entry["data"] = payload
+            lines.append(dumps(entry))
+            action_id = entry["id"]
+            for i, event in enumerate(events or ()):
+                ts = event.timestamp
+                line: dict[str, Any] = {"id": f"{prefix}-{seq + 1 + i}",
+                                        "timestamp": iso.millis(ts) if ts else entry["timestamp"],
+                                        "type": "event", "event": event.kind, "action_id": action_id}
+                ev_data = event_to_data(event)
+                if ev_data:
+                    line["data"] = ev_data
+                lines.append(dumps(line))
         with open(self._file, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
-        self._pending.clear()
-        self._pending_entries = 0
 
     def flush(self) -> None:
         """Append buffered entries to the file (no-op without a file)."""
