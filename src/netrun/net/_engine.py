@@ -216,8 +216,9 @@ class Engine:
         return resp.epoch.id
 
     # -- stepping ---------------------------------------------------------------------
-    def advance(self) -> list[NewEpoch]:
-        """Let the engine move packets and fire salvo conditions until it is blocked.
+    def advance(self, limit: Optional[int] = None) -> list[NewEpoch]:
+        """Let the engine move packets and fire salvo conditions until it is blocked, or
+        until ``limit`` epochs were created (then ``dirty`` stays set: there is more).
 
         Returns the epochs created, in creation order.
         """
@@ -238,6 +239,9 @@ class Engine:
                         self._guard_empty(new)
                         created.extend(new)
                 if not resp.made_progress:
+                    return created
+                if limit is not None and len(created) >= limit:
+                    self.dirty = True
                     return created
 
     def _guard_empty(self, new: list[NewEpoch]) -> None:

@@ -43,7 +43,10 @@ from netrun.net.logs import inject_print
 from netrun.net.options import NodeConfig
 from netrun.net.state import NetState
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "ADVANCE_BATCH"]
+
+# Most epochs created per engine advance while running (see _drive_loop).
+ADVANCE_BATCH = 256
 
 
 class Scheduler(LifecycleMixin, LiveOpsMixin):
@@ -419,10 +422,15 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             if self._should_stop():
                 await self._drain()
                 return started_any
-            self.advance()
+            # Epochs are created in bounded batches: a big injection then flows through the
+            # net in waves instead of creating every epoch first, which keeps the number of
+            # live objects (and so the garbage collector's work) proportional to the batch.
+            self.advance(ADVANCE_BATCH)
             launched = self.launch_ready()
             if launched:
                 started_any = True
+                continue
+            if self.engine.dirty:
                 continue
             if self.running == 0 and not self.tasks and not self._done:
                 if not self._rate_limited_waiting():
@@ -445,12 +453,13 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
     def _rate_limited_waiting(self) -> bool:
         return any(self.nodes[n].rate_timer is not None for n in self.ready_nodes)
 
-    def advance(self) -> None:
-        """Let the engine run until blocked and index the epochs it created."""
+    def advance(self, limit: Optional[int] = None) -> None:
+        """Let the engine run until blocked (or until ``limit`` new epochs) and index the
+        epochs it created."""
         now = time.monotonic()
         nodes = self.nodes
         runs = self.runs
-        for new in self.engine.advance():
+        for new in self.engine.advance(limit):
             node = nodes[new.node]
             item = waiting_epoch(new.id, new.node, tuple(new.pairs), new.condition, now)
             runs[new.id] = item
