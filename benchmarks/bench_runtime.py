@@ -214,11 +214,11 @@ def main() -> None:
 
     observed = best(run_net, n, observed=True)
     print(f"observability : history + print capture + port types on: {observed / main_loop:.2f}x the plain run")
-    for label, kinds in (("history (10,000 in memory)", {"history": True}),
-                         ("history (1,000 in memory)", {"history": 1000}),
+    for label, kinds in (("history (default: 1,000 in memory)", {"history": True}),
+                         ("history (10,000 in memory)", {"history": 10000}),
                          ("print capture (1 line/epoch)", {"prints": True}),
                          ("port types (in + out)", {"types": True})):
-        print(f"                {label:30s}: {best(run_net, n, **kinds) / main_loop:.2f}x")
+        print(f"                {label:36s}: {best(run_net, n, **kinds) / main_loop:.2f}x")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,10 @@ from netrun.storage.values import PacketValueStore
 
 __all__ = ["Net", "DEFAULT_HISTORY_MAX_SIZE"]
 
-DEFAULT_HISTORY_MAX_SIZE = 10_000
+# In-memory history keeps the most recent entries (a 3-node pipeline makes ~50 entries
+# per packet); ``history_file`` keeps everything, ``history_max_size`` changes the bound.
+# Holding engine events in memory costs garbage-collector time, hence a modest default.
+DEFAULT_HISTORY_MAX_SIZE = 1_000
 _ON_ERROR = ("continue", "pause", "raise")
 _MISSING: Any = object()
 
@@ -58,7 +61,8 @@ class Net(RunMethods):
 
     Extensions over the original keywords: ``history`` (``True``/``False`` forces the event
     history on/off; by default it is on when ``history_file`` or ``history_max_size`` is
-    given, bounded to 10,000 entries in memory), ``output_queues`` (``True``: a queue
+    given, bounded to the last 1,000 entries in memory unless ``history_max_size`` says
+    otherwise), ``output_queues`` (``True``: a queue
     ``"node::port"`` for every unconnected output port; ``False``: none; or a list of
     ``"node::port"`` names), ``node_log_max_entries`` and ``handle_sigint``.
     """
