@@ -98,20 +98,9 @@ def _open_input_ports(graph: Any) -> list[tuple[str, str]]:
 
 def build_net(path: Path) -> Any:
     """A ``Net`` for a net file (validated first: every problem is reported at once)."""
-    from netrun.config.runtime import load_runtime_setup
     from netrun.net import Net
 
-    setup = load_runtime_setup(path)
-    net = Net(setup.graph, **setup.net_kwargs)
-    for name, funcs in setup.node_funcs.items():
-        net.set_node_exec(name, *funcs)
-    for name, options in setup.node_options.items():
-        net.set_node_config(name, **options)
-    for (node, port), spec in setup.input_port_types.items():
-        net.set_input_port_type(node, port, spec)
-    for (node, port), spec in setup.output_port_types.items():
-        net.set_output_port_type(node, port, spec)
-    return net
+    return Net.from_file(path)
 
 
 class _Progress:

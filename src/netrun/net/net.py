@@ -24,6 +24,7 @@ from netrun.errors import InputPortNotFoundError, NodeConfigError, OutputPortNot
 from netrun.net._loop import LoopThread, SigintPause
 from netrun.net._run_methods import RunMethods
 from netrun.net._scheduler import Scheduler
+from netrun.net.definition import NetDefinitionMethods
 from netrun.net.dlq import DeadLetterQueue
 from netrun.net.history import EventHistory
 from netrun.net.logs import NodeLogEntry, NodeLogManager
@@ -55,7 +56,7 @@ def _pick(spec_name: str, spec_value: Any, short_name: str, short_value: Any) ->
     return spec_value if spec_value is not None else short_value
 
 
-class Net(RunMethods):
+class Net(RunMethods, NetDefinitionMethods):
     """A running instance of a graph: node functions, packet values, scheduling, errors,
     history and logs. See PROJECT_SPEC "The Net Class" for the options.
 
@@ -92,6 +93,9 @@ class Net(RunMethods):
     ) -> None:
         if not isinstance(graph, Graph):
             raise TypeError(f"Net needs a netrun_sim Graph, got {type(graph).__name__}")
+        # Kept for save_definition (the options a definition file records).
+        self._init_options = {k: v for k, v in locals().items() if k not in ("self", "graph")}
+        self._definition: Any = None
         if on_error not in _ON_ERROR:
             raise NodeConfigError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
         if error_callback is not None and not callable(error_callback):
