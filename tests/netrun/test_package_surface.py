@@ -73,3 +73,13 @@ def test_import_is_lazy_and_cheap():
     code = "import sys, netrun; print('pydantic' in sys.modules, 'netrun.net' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_published_config_module_path():
+    from netrun.net import config as net_config
+
+    import netrun.config
+
+    assert net_config.NetConfig is netrun.config.NetConfig
+    assert net_config.NodeConfig is netrun.config.NodeConfig
+    assert set(netrun.config.__all__) <= set(dir(net_config))
