@@ -38,7 +38,6 @@ from netrun.config import (
 )
 from netrun.config.errors import ExpressionParseError, format_path
 from netrun.config.files import read_config_data
-from netrun.config.graph import validate_graph_structure
 from netrun.config.resolve import resolve_node
 from netrun.config.salvo import term_port_names
 from netrun.ui.errors import NetFileExistsError, NetFileNotFoundError
@@ -221,26 +220,6 @@ def _node_info(resolved: Any) -> dict[str, Any]:
     }
 
 
-def _factory_edge_problems(cfg: NetConfig, resolved: dict[str, Any]) -> list[Problem]:
-    """Edge problems at factory nodes, tied to their edges.
-
-    Gap adapter: ``validate_config`` skips the ports of factory nodes even after resolving
-    them, so an edge to a port a factory does not make is only reported by the engine,
-    against the whole graph. Checking the same graph with the factory nodes replaced by
-    their resolved form (``validate_graph_structure``, the config layer's own check) ties
-    the problem to the edge.
-    """
-    nodes = []
-    for node in cfg.graph.nodes:
-        done = resolved.get(node.name)
-        if isinstance(node, NodeConfig) and node.factory is not None and isinstance(done, NodeConfig):
-            nodes.append(done.model_copy(update={"factory": None}))
-        else:
-            nodes.append(node)
-    graph = cfg.graph.model_copy(update={"nodes": nodes})
-    return [p for p in validate_graph_structure(graph, path=("graph",)) if p.loc[:2] == ["graph", "edges"]]
-
-
 def analyze(root: ProjectRoot, rel: str | None, data: dict[str, Any]) -> dict[str, Any]:
     """Validate editor data: ``{ok, problems: [...], nodes: {name: resolved info}}``.
 
@@ -256,11 +235,6 @@ def analyze(root: ProjectRoot, rel: str | None, data: dict[str, Any]) -> dict[st
         return {"ok": False, "problems": [problem_to_json(exc.to_problem(), data)], "nodes": {}}
     found = validate_config(cfg)
     resolved = {node.name: _resolve(node, cfg) for node in cfg.graph.nodes if node.name}
-    if any(p.type.startswith("engine_") for p in found):
-        seen = {(tuple(q.loc), q.msg) for q in found}
-        tied = [p for p in _factory_edge_problems(cfg, resolved) if (tuple(p.loc), p.msg) not in seen]
-        if tied:  # the engine's graph-wide complaints say the same, less precisely
-            found = [p for p in found if not p.type.startswith("engine_")] + tied
     problems = [problem_to_json(p, data) for p in found]
     nodes = {name: _node_info(r) for name, r in resolved.items()}
     return {"ok": not problems, "problems": problems, "nodes": nodes}
