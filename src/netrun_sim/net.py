@@ -337,6 +337,9 @@ class NetSim:
             s.tokens[name] = True
         ins, outs, orphans = ep.in_salvo, ep.outs, ep.orphans
         del epochs[eid]
+        # break the epoch <-> output-port reference cycle, so the finished epoch is freed at
+        # once by reference counting instead of piling up for the cyclic garbage collector
+        ep.olocs = ()
         epoch = _new(Epoch)
         epoch._s = (eid, name, FINISHED, ins, outs, orphans)
         resp = _new(FinishedEpochResponse)
@@ -368,6 +371,7 @@ class NetSim:
                 events.append(packet_removed(PacketDestroyed, ts, pid, key))
             loc.q.clear()
         s.drop_epoch(ep)
+        ep.olocs = ()  # break the reference cycle (see _finish_epoch)
         events.append(epoch_snapshot_event(EpochCancelled, ts, snap))
         return cancelled_response(epoch_of(snap), destroyed), events
 
