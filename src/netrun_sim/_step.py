@@ -11,11 +11,12 @@ Fixed orders chosen where the published engine's order is unspecified (⟂):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from operator import attrgetter
 from time import time_ns as _time_ns
 
 from ._ids import _BUFFER as _ID_BUFFER
-from ._state import STARTABLE
+from ._state import STARTABLE, Ep, OutputLoc
 from .errors import NetrunError, RequestUnconnectedPortError
 from .events import (
     EpochCreated,
@@ -120,7 +121,8 @@ def run_step(net, ts: int | None = None) -> tuple:
         if ts != ids._ms:
             ids.set_time(ts)
         prefix = ids._prefix
-        new_epoch = s.new_epoch
+        epochs = s.epochs
+        startable = s.startable
         for rt in fired:
             name, plan, _test = rt.fire
             pos = ids._pos  # IdSource.new, inlined
@@ -128,7 +130,31 @@ def run_step(net, ts: int | None = None) -> tuple:
                 pos = ids.refill()
             ids._pos = pos + 16
             eid = prefix + ids._buf[pos : pos + 16]
-            ep = new_epoch(eid, rt, STARTABLE, None)
+            # State.new_epoch(eid, rt, STARTABLE, ...), inlined (in_salvo is set below)
+            ep = _new(Ep)
+            nkey = ep.key = ("N", eid)
+            nq = ep.q = OrderedDict()
+            ep.id = eid
+            ep.rt = rt
+            ep.state = STARTABLE
+            ep.outs = ()
+            ep.out_counts = None
+            ep.orphans = ()
+            specs = rt.out_specs
+            if specs:
+                olocs = []
+                for spec in specs:
+                    oloc = _new(OutputLoc)
+                    oloc.key = ("O", eid, spec[0])
+                    oloc.q = OrderedDict()
+                    oloc.ep = ep
+                    oloc.spec = spec
+                    olocs.append(oloc)
+                ep.olocs = olocs
+            else:
+                ep.olocs = ()
+            epochs[eid] = ep
+            startable[eid] = None
             ev = _new(InputSalvoTriggered)
             ev._ts = ts
             ev._eid = eid
@@ -138,8 +164,6 @@ def run_step(net, ts: int | None = None) -> tuple:
             ev._ts = ts
             ev._eid = eid
             append(ev)
-            nkey = ep.key
-            nq = ep.q
             pairs = []
             in_locs = rt.in_locs
             for pos, port, n in plan:

@@ -77,6 +77,13 @@ from .validation import invalid_graph_message, validate_graph
 __all__ = ["NetSim"]
 
 _new = object.__new__
+_run_step = _step.run_step
+
+# The two possible ``StepResult`` responses, shared like ``Empty`` (responses are immutable).
+_PROGRESS = _new(StepResultResponse)
+_PROGRESS._made_progress = True
+_NO_PROGRESS = _new(StepResultResponse)
+_NO_PROGRESS._made_progress = False
 
 
 def _validated(graph: Graph):
@@ -166,10 +173,8 @@ class NetSim:
         _undo.undo_action(self, action, events)
 
     def _do_run_step(self, action):
-        progress, events = _step.run_step(self, _time_ns() // 1000000)
-        resp = _new(StepResultResponse)
-        resp._made_progress = progress
-        return resp, events
+        progress, events = _run_step(self, _time_ns() // 1000000)
+        return (_PROGRESS if progress else _NO_PROGRESS), events
 
     # ============================================================================ queries
     def packet_count_at(self, location: PacketLocation) -> int:
