@@ -168,6 +168,29 @@ class Engine:
                 orphans.append((ev.packet_id, ev.orphaned_port_name))
         return orphans
 
+    # -- the same, for callers that already hold ``lock`` (a context's live operations) --
+    def create_packet_held(self, epoch_id: Optional[str]) -> str:
+        """:meth:`create_packet`; the caller holds :attr:`lock`."""
+        action = NetAction.create_packet(epoch_id)
+        resp, events = self._do(action)
+        if self.history is not None or self._tx is not None:
+            self._note("CreatePacket", action, events, epoch_id)
+        return resp.packet_id
+
+    def consume_packet_held(self, packet_id: str) -> None:
+        """:meth:`consume_packet`; the caller holds :attr:`lock`."""
+        action = NetAction.consume_packet(packet_id)
+        _, events = self._do(action)
+        if self.history is not None or self._tx is not None:
+            self._note("ConsumePacket", action, events, packet_id)
+
+    def load_output_port_held(self, packet_id: str, port_name: str) -> None:
+        """:meth:`load_output_port`; the caller holds :attr:`lock`."""
+        action = NetAction.load_packet_into_output_port(packet_id, port_name)
+        _, events = self._do(action)
+        if self.history is not None or self._tx is not None:
+            self._note("LoadPacketIntoOutputPort", action, events, packet_id, port_name)
+
     def inject_to_input(self, node: str, port: str, count: int) -> list[str]:
         """Create ``count`` packets outside the net and move each to an input port."""
         location = PacketLocation.input_port(node, port)

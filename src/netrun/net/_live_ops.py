@@ -42,8 +42,9 @@ class LiveOpsMixin:
     def ctx_create(self, ctx: Any, value: Any, func: Any) -> PacketRef:
         engine = self.engine
         with engine.lock:
-            ctx._check_open()
-            pid = engine.create_packet(ctx.epoch_id)
+            if ctx._closed is not None:
+                ctx._check_open()
+            pid = engine.create_packet_held(ctx.epoch_id)
             if func is None:
                 self.store.store_value(pid, value)
             else:
@@ -54,11 +55,14 @@ class LiveOpsMixin:
         store = self.store
         entry = store.pop_entry(pid)
         try:
-            value = store.resolve_entry(pid, entry, ctx.node_name)
-            ctx._check_in_type(pid, port, value)
-            with self.engine.lock:
-                ctx._check_open()
-                self.engine.consume_packet(pid)
+            value = store.resolve_entry(pid, entry, ctx.node_name) if type(entry) is StoredValue else entry
+            if ctx._node.in_types:
+                ctx._check_in_type(pid, port, value)
+            engine = self.engine
+            with engine.lock:
+                if ctx._closed is not None:
+                    ctx._check_open()
+                engine.consume_packet_held(pid)
         except BaseException:
             store.store_entry(pid, entry)
             raise
@@ -95,13 +99,15 @@ class LiveOpsMixin:
     def ctx_load(self, ctx: Any, port: str, pid: str) -> None:
         engine = self.engine
         with engine.lock:
-            ctx._check_open()
-            engine.load_output_port(pid, port)
+            if ctx._closed is not None:
+                ctx._check_open()
+            engine.load_output_port_held(pid, port)
 
     def ctx_send(self, ctx: Any, condition: str) -> None:
         engine = self.engine
         with engine.lock:
-            ctx._check_open()
+            if ctx._closed is not None:
+                ctx._check_open()
             orphans = engine.send_output_salvo(ctx.epoch_id, condition, ctx._node.may_orphan)
         if orphans:
             self.route_orphans(ctx.node_name, ctx.epoch_id, orphans)

@@ -18,6 +18,7 @@ from netrun.net.packets import PacketRef
 __all__ = ["NodeRuntime", "EpochRun", "NOT_STARTED", "waiting_epoch", "waiting_state"]
 
 _sequence = itertools.count()
+next_sequence = _sequence.__next__  # creation order of epochs (shared by all nets)
 
 
 class _NotStarted(Exception):

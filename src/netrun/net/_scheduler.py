@@ -38,7 +38,7 @@ from netrun.net._engine import Engine
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
-from netrun.net._records import EpochRun, NodeRuntime, waiting_epoch, waiting_state
+from netrun.net._records import EpochRun, NodeRuntime, next_sequence as _next_seq, waiting_state
 from netrun.net.logs import inject_print
 from netrun.net.options import NodeConfig
 from netrun.net.state import NetState
@@ -456,31 +456,44 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
     def advance(self, limit: Optional[int] = None) -> None:
         """Let the engine run until blocked (or until ``limit`` new epochs) and index the
         epochs it created."""
+        created = self.engine.advance(limit)
+        if not created:
+            return
         now = time.monotonic()
         nodes = self.nodes
         runs = self.runs
-        for new in self.engine.advance(limit):
-            node = nodes[new.node]
-            item = waiting_epoch(new.id, new.node, tuple(new.pairs), new.condition, now)
-            runs[new.id] = item
+        ready_nodes = self.ready_nodes
+        seq = _next_seq
+        for new in created:
+            name = new.node
+            # the fields of waiting_epoch(), built inline (one tuple per epoch)
+            item = (new.id, name, tuple(new.pairs), new.condition, now, seq())
+            runs[item[0]] = item
+            node = nodes[name]
             if node.exec_func is not None:
                 node.ready.append(item)
-                self.ready_nodes[node.name] = None
+                ready_nodes[name] = None
 
     def launch_ready(self, budget: Optional[dict[str, int]] = None) -> int:
         """Start every ready epoch the limits allow; returns how many started."""
         launched = 0
         loop = self.loop
+        main = self.main
+        runs = self.runs
+        launch = self.launch
         for name in list(self.ready_nodes):
             node = self.nodes[name]
             if not node.enabled:
                 continue
             ready = node.ready
             limit = budget.get(name, 0) if budget is not None else -1
+            executors = node.executors
+            single = executors[0] if len(executors) == 1 else None
+            max_parallel = node.max_parallel
             while ready and limit != 0:
-                if self._should_stop():
+                if self.pause_requested or self.pending_raise is not None or self.run_error is not None:
                     return launched
-                if node.max_parallel is not None and node.running >= node.max_parallel:
+                if max_parallel is not None and node.running >= max_parallel:
                     break
                 if node.rate_interval:
                     now = loop.time()  # type: ignore[union-attr]
@@ -489,14 +502,19 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                             node.rate_timer = loop.call_at(node.next_start, self._rate_ready, node)  # type: ignore[union-attr]
                         break
                     node.next_start = max(node.next_start, now) + node.rate_interval
-                executor = self._pick_executor(node)
+                if single is main:
+                    executor = main  # the loop always has room
+                elif single is not None:
+                    executor = single if single.has_capacity(node) else None
+                else:
+                    executor = self._pick_executor(node)
                 if executor is None:
                     break
                 run = ready.popleft()
                 if type(run) is tuple:
                     run = EpochRun(run[0], node, run[2], run[3], run[4], run[5])
-                    self.runs[run.id] = run
-                self.launch(run, executor)
+                    runs[run.id] = run
+                launch(run, executor)
                 launched += 1
                 if limit > 0:
                     limit -= 1
