@@ -9,6 +9,8 @@ property that does not apply to the event's kind returns None, as in the publish
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ._args import no_constructor
 from ._ids import parse_id
 from ._quoting import rust_debug
@@ -34,15 +36,12 @@ class NetEvent:
     def __new__(cls, *args, **kwargs):
         raise no_constructor(NetEvent)
 
-    @property
-    def kind(self) -> str:
-        """The event kind, e.g. ``"PacketMoved"`` (see the reference, section 7)."""
-        return self._kind
-
-    @property
-    def timestamp(self) -> int:
-        """UTC milliseconds since the Unix epoch (read once per action)."""
-        return self._ts
+    # C-level getters (no Python frame per read): ``kind`` is read for every event a
+    # runtime dispatches on; both stay read-only properties
+    kind = property(
+        attrgetter("_kind"), doc='The event kind, e.g. ``"PacketMoved"`` (see the reference, section 7).'
+    )
+    timestamp = property(attrgetter("_ts"), doc="UTC milliseconds since the Unix epoch (read once per action).")
 
     packet_id = property(_none)
     epoch_id = property(_none)

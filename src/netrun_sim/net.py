@@ -244,11 +244,12 @@ class NetSim:
             loc = s.outside
         else:
             epochs = s.epochs
-            if eid not in epochs:
-                eid = parse_id(eid)
             ep = epochs.get(eid)
             if ep is None:
-                raise EpochNotFoundError(f"Epoch not found: {eid}")
+                eid = parse_id(eid)
+                ep = epochs.get(eid)
+                if ep is None:
+                    raise EpochNotFoundError(f"Epoch not found: {eid}")
             if ep.state != RUNNING:
                 raise EpochNotRunningError(f"Epoch not running: {eid}")
             loc = ep
