@@ -52,7 +52,7 @@ class NetAction:
     @staticmethod
     def run_step() -> "NetAction":
         """One step: edges → input ports, input salvos, requests (response ``StepResult``)."""
-        return _action("run_step")
+        return _new(_RUN_STEP)
 
     @staticmethod
     def create_packet(epoch_id=None) -> "NetAction":
@@ -239,6 +239,7 @@ def _action_class(op: str, nargs: int) -> type:
 
 
 ACTION_CLASSES = {op: _action_class(op, len(fields)) for op, fields in _FIELDS.items()}
+_RUN_STEP = ACTION_CLASSES["run_step"]
 _CREATE_PACKET = ACTION_CLASSES["create_packet"]
 _CONSUME_PACKET = ACTION_CLASSES["consume_packet"]
 _DESTROY_PACKET = ACTION_CLASSES["destroy_packet"]

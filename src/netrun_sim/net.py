@@ -151,9 +151,10 @@ class NetSim:
     # ================================================================== stepping / dispatch
     def do_action(self, action: NetAction):
         """Apply ``action``; returns ``(NetActionResponseData, list[NetEvent])``."""
-        handler = self._dispatch.get(type(action))
-        if handler is None:
-            raise cannot_convert(action, "NetAction", "action")
+        try:
+            handler = self._dispatch[type(action)]  # a subscript is cheaper than dict.get
+        except KeyError:
+            raise cannot_convert(action, "NetAction", "action") from None
         return handler(action)
 
     run_step = _step.run_step  # run_step(self) -> (made_progress, events)
