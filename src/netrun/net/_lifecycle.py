@@ -39,6 +39,7 @@ from netrun.net.logs import PrintTarget
 __all__ = ["LifecycleMixin"]
 
 _utc = timezone.utc
+_new = object.__new__
 
 
 class LifecycleMixin:
@@ -58,7 +59,32 @@ class LifecycleMixin:
             run.deadline = self.loop.time() + node.timeout
         if self.epoch_start_callbacks or node.start_callbacks:
             self._fire_start_callbacks(run)
-        self.begin_attempt(run)
+        if executor is self.main and run.deadline is None and not node.exec_async:
+            self._run_inline(run, node)
+        else:
+            self.begin_attempt(run)
+
+    def _run_inline(self, run: Any, node: Any) -> None:
+        """``begin_attempt`` + ``MainLoopExecutor.execute`` + ``attempt_done`` for the common
+        case (a sync function on the loop, no timeout), without the indirections: the
+        attempt runs right here and its outcome is handled at once."""
+        ctx = _new(NodeExecutionContext)
+        ctx._setup(self, run, node.config.defer_net_actions, run.attempt, run.retry_timestamps,
+                   run.retry_exceptions)
+        run.ctx = ctx
+        token = current_attempt.set(
+            PrintTarget(node.log, run.id, node.echo, None, self.logs, node.capture, self.locate))
+        try:
+            node.exec_func(ctx, run.packets_by_port())
+            exc = None
+        except Exception as error:
+            exc = error
+        finally:
+            current_attempt.reset(token)
+        if run.ctx is not ctx or run.done:
+            return
+        run.ctx = None
+        self._attempt_outcome(run, ctx, exc)
 
     def begin_attempt(self, run: Any) -> None:
         node = run.node
@@ -139,6 +165,10 @@ class LifecycleMixin:
             return
         if payload is not None:
             exc = self.apply_worker_result(run, ctx, payload, exc)
+        self._attempt_outcome(run, ctx, exc)
+
+    def _attempt_outcome(self, run: Any, ctx: Any, exc: Optional[BaseException]) -> None:
+        """Commit and finish a returned attempt, or handle its failure."""
         ctx._closed = True  # the attempt returned: later use of ctx is an error
         if exc is None:
             try:
