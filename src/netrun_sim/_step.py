@@ -116,7 +116,8 @@ def run_step(net, ts: int | None = None) -> tuple:
     ready = s.ready
     fired = None
     if ready:
-        fired = sorted(ready, key=_by_index) if len(ready) > 1 else list(ready)
+        # a single ready node is visited straight from the set (the loop does not change it)
+        fired = sorted(ready, key=_by_index) if len(ready) > 1 else ready
         ids = net._ids
         if ts != ids._ms:
             ids.set_time(ts)
