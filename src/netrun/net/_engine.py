@@ -254,14 +254,21 @@ class Engine:
                 return self._parse_step_events(events) if events else []
             created: list[NewEpoch] = []
             run_step = NetAction.run_step
+            # NetSim.run_step() is do_action(NetAction.run_step()) without the action and
+            # response objects; the action form is kept when the step must be recorded
+            direct = self.sim.run_step if self.history is None and self._tx is None else None
             while True:
-                resp, events = self._act("RunStep", run_step())
+                if direct is not None:
+                    progress, events = direct()
+                else:
+                    resp, events = self._act("RunStep", run_step())
+                    progress = resp.made_progress
                 if events:
                     new = self._parse_step_events(events)
                     if new:
                         self._guard_empty(new)
                         created.extend(new)
-                if not resp.made_progress:
+                if not progress:
                     return created
                 if limit is not None and len(created) >= limit:
                     self.dirty = True
