@@ -209,9 +209,12 @@ class NodeExecutionContext:
         type. The consumption reaches the engine now, or at commit when deferred."""
         if self._closed is not None:
             self._check_open()
-        if isinstance(packet, DeferredPacket):
+        if type(packet) is PacketRef:  # the common case: a packet from the `packets` argument
+            pid = packet
+        elif isinstance(packet, DeferredPacket):
             return self._consume_own_deferred(packet, None)
-        pid = packet_id_of(packet)
+        else:
+            pid = packet_id_of(packet)
         port = self._input_port(pid)
         try:
             if self._queue is None:
@@ -272,6 +275,9 @@ class NodeExecutionContext:
         self._check_output(port_name, packet)
         if self._queue is not None:
             self._queue.load_output_port(port_name, packet)
+            return
+        if type(packet) is PacketRef:
+            self._backend.ctx_load(self, port_name, packet)
             return
         if isinstance(packet, DeferredPacket):
             raise ContextMisuseError(
