@@ -63,8 +63,9 @@ from .locations import PacketLocation
 from .records import Epoch, Packet, epoch_of
 from .responses import (
     _EMPTY,
+    _NO_PROGRESS,
+    _PROGRESS,
     PacketResponse,
-    StepResultResponse,
     CreatedEpochResponse,
     FinishedEpochResponse,
     StartedEpochResponse,
@@ -78,12 +79,6 @@ __all__ = ["NetSim"]
 
 _new = object.__new__
 _run_step = _step.run_step
-
-# The two possible ``StepResult`` responses, shared like ``Empty`` (responses are immutable).
-_PROGRESS = _new(StepResultResponse)
-_PROGRESS._made_progress = True
-_NO_PROGRESS = _new(StepResultResponse)
-_NO_PROGRESS._made_progress = False
 
 
 def _validated(graph: Graph):

@@ -131,6 +131,9 @@ def step_response(progress: bool):
 
 
 _EMPTY = _new(EmptyResponse)
+# the two possible StepResult responses, shared the same way (responses are immutable)
+_PROGRESS = step_response(True)
+_NO_PROGRESS = step_response(False)
 
 
 def empty_response():
