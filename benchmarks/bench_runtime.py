@@ -6,7 +6,9 @@
    with one thread per stage;
 3. scaling: time for 2N packets / time for N;
 4. memory: bytes per packet for 100,000 packets waiting in the net (tracemalloc);
-5. observability: history + print capture + port types on, vs the plain run.
+5. observability: history + print capture + port types on, vs the plain run;
+6. engine share: the engine actions of the main-loop run (step, start, consume, create, load,
+   send, finish) done directly on a ``NetSim``, i.e. the part of (1) the runtime cannot remove.
 
 Run: ``python benchmarks/bench_runtime.py [N]`` (default N = 20,000).
 """
@@ -26,8 +28,11 @@ from netrun_sim import (
     Edge,
     Graph,
     MaxSalvos,
+    NetAction,
+    NetSim,
     Node,
     PacketCount,
+    PacketLocation,
     Port,
     PortRef,
     PortState,
@@ -173,6 +178,42 @@ def run_thread_baseline(n: int) -> float:
     return elapsed
 
 
+def run_engine_only(n: int) -> float:
+    """The engine actions of ``run_net(n)`` without the runtime (same batching of steps)."""
+    sim = NetSim(graph())
+    do = sim.do_action
+    source = PacketLocation.input_port("source", "x")
+    for _ in range(n):
+        do(NetAction.transport_packet_to_location(do(NetAction.create_packet())[0].packet_id, source))
+    gc.collect()
+    start = time.perf_counter()
+    out = []
+    while True:
+        created = []
+        while True:
+            progress, events = sim.run_step()
+            for ev in events:
+                if ev.kind == "EpochCreated":
+                    created.append((ev.epoch_id, sim.get_epoch(ev.epoch_id).in_salvo.packets))
+            if not progress or len(created) >= 256:
+                break
+        if not created:
+            break
+        for eid, pairs in created:
+            do(NetAction.start_epoch(eid))
+            do(NetAction.consume_packet(pairs[0][1]))
+            pid = do(NetAction.create_packet(eid))[0].packet_id
+            do(NetAction.load_packet_into_output_port(pid, "out"))
+            for ev in do(NetAction.send_output_salvo(eid, "send"))[1]:
+                if ev.kind == "PacketOrphaned":
+                    do(NetAction.consume_packet(ev.packet_id))
+                    out.append(ev.packet_id)
+            do(NetAction.finish_epoch(eid))
+    elapsed = time.perf_counter() - start
+    assert len(out) == n
+    return elapsed
+
+
 def memory_per_packet(n: int = 100_000) -> float:
     net = Net(graph())  # no exec function: injected packets wait at the input port
     try:
@@ -205,6 +246,10 @@ def main() -> None:
     threads = best(run_net, n, pool=True)
     print(f"thread pool   : {3 * n / threads:10.0f} epochs/s   {threads / n * 1e6:7.1f} us/packet  "
           f"ratio to queue.Queue thread pipeline {threads / tbase:6.1f}x (baseline {tbase / n * 1e6:.2f} us/packet)")
+
+    engine = best(run_engine_only, n)
+    print(f"engine share  : the same engine actions alone take {engine / n * 1e6:.1f} us/packet "
+          f"({engine / base:.1f}x asyncio.Queue, {engine / main_loop:.0%} of the main loop run)")
 
     double_n = best(run_net, 2 * n, repeat=2)
     print(f"scaling       : 2N packets take {double_n / main_loop:.2f}x the time of N")
