@@ -154,12 +154,16 @@ class Engine:
     def send_output_salvo(self, epoch_id: str, condition: str, may_orphan: bool = True) -> list[tuple[str, str]]:
         """Send an output salvo; returns the orphaned packets as ``(packet_id, port)``
         (not looked for when ``may_orphan`` is false: the node has no unconnected port)."""
-        action = NetAction.send_output_salvo(epoch_id, condition)
         with self.lock:
-            _, events = self._do(action)
-            self.dirty = True
-            if self.history is not None or self._tx is not None:
-                self._note("SendOutputSalvo", action, events, epoch_id, condition)
+            return self.send_output_salvo_held(epoch_id, condition, may_orphan)
+
+    def send_output_salvo_held(self, epoch_id: str, condition: str, may_orphan: bool = True) -> list[tuple[str, str]]:
+        """:meth:`send_output_salvo`; the caller holds :attr:`lock`."""
+        action = NetAction.send_output_salvo(epoch_id, condition)
+        _, events = self._do(action)
+        self.dirty = True
+        if self.history is not None or self._tx is not None:
+            self._note("SendOutputSalvo", action, events, epoch_id, condition)
         if not may_orphan:
             return []
         orphans = []

@@ -84,6 +84,15 @@ class LifecycleMixin:
         if run.ctx is not ctx or run.done:
             return
         run.ctx = None
+        if exc is None:  # the success path of _attempt_outcome, written out
+            ctx._closed = True
+            try:
+                self._commit_and_finish(run, ctx)
+            except Exception as error:
+                exc = error
+            else:
+                self._epoch_ended(run, EpochOutcome.SUCCESS)
+                return
         self._attempt_outcome(run, ctx, exc)
 
     def begin_attempt(self, run: Any) -> None:

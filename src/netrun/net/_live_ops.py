@@ -108,7 +108,7 @@ class LiveOpsMixin:
         with engine.lock:
             if ctx._closed is not None:
                 ctx._check_open()
-            orphans = engine.send_output_salvo(ctx.epoch_id, condition, ctx._node.may_orphan)
+            orphans = engine.send_output_salvo_held(ctx.epoch_id, condition, ctx._node.may_orphan)
         if orphans:
             self.route_orphans(ctx.node_name, ctx.epoch_id, orphans)
 
