@@ -25,6 +25,7 @@ from netrun.net._loop import LoopThread, SigintPause
 from netrun.net._run_methods import RunMethods
 from netrun.net._scheduler import Scheduler
 from netrun.net.definition import NetDefinitionMethods
+from netrun.net.checkpoint import NetCheckpointMethods
 from netrun.net.dlq import DeadLetterQueue
 from netrun.net.history import EventHistory
 from netrun.net.logs import NodeLogEntry, NodeLogManager
@@ -56,7 +57,7 @@ def _pick(spec_name: str, spec_value: Any, short_name: str, short_value: Any) ->
     return spec_value if spec_value is not None else short_value
 
 
-class Net(RunMethods, NetDefinitionMethods):
+class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods):
     """A running instance of a graph: node functions, packet values, scheduling, errors,
     history and logs. See PROJECT_SPEC "The Net Class" for the options.
 
