@@ -275,3 +275,18 @@ def test_functions_without_import_path_cannot_be_saved(project, nets):
     with pytest.raises(ConfigError, match="'B'"):
         net.save_checkpoint(project / "ckpt")
     assert not (project / "ckpt").exists()
+
+
+def test_stopped_net_and_lazy_values_are_saved(project, nets):
+    net = _build(nets)
+    net.inject_data("A", "in", [1])
+    pid = net.inject_data("B", "in", [0])[0]
+    net.value_store.store_value_func(pid, lambda: 41)  # computed when consumed
+    net.run_step(start_epochs=False)
+    net.stop()
+    assert net.state is NetState.STOPPED
+    net.save_checkpoint(project / "ckpt")
+    restored = Net.load_checkpoint(project / "ckpt")
+    nets.append(restored)
+    restored.start()
+    assert restored.flush_all_output_queues() == {"Join::out": [(2, 42, 44)]}
