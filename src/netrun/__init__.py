@@ -66,11 +66,7 @@ _register("netrun.factories", """
     NodeFactory NodeFactoryResult FactoryError FactoryNotFoundError InvalidFactoryError
     load_factory create_node_from_factory is_json_serializable validate_factory_args
 """)
-_register("netrun.checkpoint", """
-    PacketState CheckpointMetadata LoadedCheckpoint serialize_packet_location
-    deserialize_packet_location get_all_packet_states save_checkpoint_state
-    load_checkpoint_state restore_packets_to_net
-""")
+_register("netrun.checkpoint", "CheckpointMetadata LoadedCheckpoint save_checkpoint_state load_checkpoint_state")
 
 _SUBMODULES = frozenset("""
     checkpoint config context deferred dlq dsl errors factories history net pools port_types storage
@@ -98,6 +94,6 @@ __all__ = [
     "PacketNotInNodeError", "UnconnectedOutputPortError",
     "NetrunRuntimeError", "PacketTypeMismatch", "ValueFunctionFailed", "NodeExecutionFailed",
     "EpochTimeout", "EpochCancelled", "EpochError", "NetNotPausedError", "DeferredPacketIdAccessError",
-    *[name for name, module in _LAZY.items() if module != "netrun.checkpoint"],
+    *_LAZY,
     "__version__",
 ]
