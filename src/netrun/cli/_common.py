@@ -68,6 +68,14 @@ def load_config(path: Path) -> NetConfig:
         raise CommandFailed(str(exc), problems=[exc.to_problem()]) from exc
 
 
+def require_node(cfg: NetConfig, name: str) -> Any:
+    """The graph entry called ``name``, or a :class:`CommandFailed` listing the nodes there are."""
+    names = [n.name for n in cfg.graph.nodes]
+    if name not in names:
+        raise CommandFailed(f"node {name!r} is not in the net; nodes: {', '.join(names) or '(none)'}")
+    return cfg.graph.get_node(name)
+
+
 def to_jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_json_default))
 

@@ -26,6 +26,7 @@ from netrun.cli._common import (
     guarded,
     load_config,
     parse_key_values,
+    require_node,
     split_names,
 )
 
@@ -42,12 +43,6 @@ def _save(cfg: NetConfig, path: Path, validate: bool) -> None:
 
 def _node_names(cfg: NetConfig) -> list[str]:
     return [n.name for n in cfg.graph.nodes]
-
-
-def _require_node(cfg: NetConfig, name: str) -> Any:
-    if name not in _node_names(cfg):
-        raise CommandFailed(f"node {name!r} is not in the net; nodes: {', '.join(_node_names(cfg)) or '(none)'}")
-    return cfg.graph.get_node(name)
 
 
 def _position(node: Any) -> tuple[float, float] | None:
@@ -150,7 +145,7 @@ def register(app: typer.Typer) -> None:
         with guarded(as_json):
             path = find_net_file(config)
             cfg = load_config(path)
-            _require_node(cfg, name)
+            require_node(cfg, name)
             edges = [e for e in cfg.graph.edges if name not in (e.source_node, e.target_node)]
             removed_edges = len(cfg.graph.edges) - len(edges)
             cfg = _with_graph(cfg, nodes=[n for n in cfg.graph.nodes if n.name != name], edges=edges)
@@ -182,7 +177,7 @@ def register(app: typer.Typer) -> None:
         with guarded(as_json):
             path = find_net_file(config)
             cfg = load_config(path)
-            node = _require_node(cfg, name)
+            node = require_node(cfg, name)
             data = node.model_dump(exclude_unset=True)
             for port in add_in_port:
                 data.setdefault("in_ports", {})[port] = PortConfig()
@@ -233,8 +228,8 @@ def register(app: typer.Typer) -> None:
         with guarded(as_json):
             path = find_net_file(config)
             cfg = load_config(path)
-            _require_node(cfg, source_node)
-            _require_node(cfg, target_node)
+            require_node(cfg, source_node)
+            require_node(cfg, target_node)
             if any(_edge_matches(e, source_node, source_port, target_node, target_port) for e in cfg.graph.edges):
                 raise CommandFailed("that edge already exists")
             edge = EdgeConfig(source_node=source_node, source_port=source_port, target_node=target_node,

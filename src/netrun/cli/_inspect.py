@@ -21,6 +21,7 @@ from netrun.cli._common import (
     find_net_file,
     guarded,
     load_config,
+    require_node,
 )
 
 FileArgument = typer.Argument(None, help="The net file (default: -c, or the only net file here).")
@@ -168,10 +169,7 @@ def register(app: typer.Typer) -> None:
         with guarded(as_json):
             cfg = load_config(find_net_file(config))
             resolved, _ = _resolved(cfg)
-            names = [n.name for n in resolved.graph.nodes]
-            if name not in names:
-                raise CommandFailed(f"node {name!r} is not in the net; nodes: {', '.join(names) or '(none)'}")
-            entry = resolved.graph.get_node(name)
+            entry = require_node(resolved, name)
             data = _node_summary(entry)
             if isinstance(entry, NodeConfig):
                 ex = entry.exec_config

@@ -31,6 +31,7 @@ from netrun.cli._common import (
     find_net_file,
     guarded,
     load_config,
+    require_node,
 )
 
 actions_app = typer.Typer(help="Shell actions defined in the net file (extra.ui.actions).", no_args_is_help=True)
@@ -38,9 +39,8 @@ recipes_app = typer.Typer(help="Recipes: Python scripts that transform the net f
 
 
 def _check_node(cfg: NetConfig, node: Optional[str]) -> None:
-    names = [n.name for n in cfg.graph.nodes]
-    if node is not None and node not in names:
-        raise CommandFailed(f"node {node!r} is not in the net; nodes: {', '.join(names) or '(none)'}")
+    if node is not None:
+        require_node(cfg, node)
 
 
 @actions_app.command("list")
