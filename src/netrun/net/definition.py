@@ -37,8 +37,10 @@ class NetDefinitionMethods:
 
     # -- loading --------------------------------------------------------------------------
     @classmethod
-    def _from_setup(cls, setup: Any) -> Any:
-        net = cls(setup.graph, **setup.net_kwargs)  # type: ignore[call-arg]
+    def from_setup(cls, setup: Any, **net_options: Any) -> Any:
+        """A net from a resolved ``netrun.config.runtime.RuntimeSetup``; ``net_options`` are
+        extra ``Net(...)`` keywords (e.g. ``handle_sigint=False`` off the main thread)."""
+        net = cls(setup.graph, **setup.net_kwargs, **net_options)  # type: ignore[call-arg]
         for name, funcs in setup.node_funcs.items():
             net.set_node_exec(name, *funcs)
         for name, options in setup.node_options.items():
@@ -58,7 +60,7 @@ class NetDefinitionMethods:
         Raises :class:`netrun.config.ConfigValidationFailed` listing every problem."""
         from netrun.config.runtime import load_runtime_setup
 
-        return cls._from_setup(load_runtime_setup(path, global_node_vars=global_node_vars, node_vars=node_vars))
+        return cls.from_setup(load_runtime_setup(path, global_node_vars=global_node_vars, node_vars=node_vars))
 
     load_definition = from_file
     from_toml_file = from_file
@@ -73,7 +75,7 @@ class NetDefinitionMethods:
         problems = validate_config(cfg)
         if problems:
             raise ConfigValidationFailed(problems)
-        return cls._from_setup(runtime_setup(cfg))
+        return cls.from_setup(runtime_setup(cfg))
 
     @staticmethod
     def from_factory(factory_path: str, **factory_args: Any) -> tuple:

@@ -31,15 +31,7 @@ def net_from_config(cfg: NetConfig) -> tuple[Any, list[str]]:
             "from Python and attach the editor to its monitor (netrun.ui.monitor.serve_monitor)",
             pool=name, status=422,
         )
-    net = Net(setup.graph, **setup.net_kwargs, handle_sigint=False)
-    for name, funcs in setup.node_funcs.items():
-        net.set_node_exec(name, *funcs)
-    for name, options in setup.node_options.items():
-        net.set_node_config(name, **options)
-    for (node, port), spec in setup.input_port_types.items():
-        net.set_input_port_type(node, port, spec)
-    for (node, port), spec in setup.output_port_types.items():
-        net.set_output_port_type(node, port, spec)
+    net = Net.from_setup(setup, handle_sigint=False)
     run_on_init = [node.name for node in setup.config.graph.nodes
                    if isinstance(node, NodeConfig) and node.exec_config.run_on_init and node.exec_config.enabled]
     return net, run_on_init
