@@ -43,7 +43,16 @@ class LoopThread:
                 def run() -> None:
                     asyncio.set_event_loop(loop)
                     loop.call_soon(ready.set)
-                    loop.run_forever()
+                    try:
+                        loop.run_forever()
+                    finally:
+                        # Closed by close() (also when close() ran on this very thread, e.g.
+                        # a Net collected here): close the loop now, so it is never left for
+                        # the garbage collector to close half-torn-down.
+                        with self._lock:
+                            abandoned = self._loop is not loop
+                        if abandoned and not loop.is_closed():
+                            _close_loop(loop)
 
                 thread = threading.Thread(target=run, name=self._name, daemon=True)
                 thread.start()
@@ -99,6 +108,16 @@ class LoopThread:
             thread.join(timeout)
         if not loop.is_running():
             loop.close()
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is left on a stopped loop, let it finish, and close the loop."""
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.close()
 
 
 class SigintPause:

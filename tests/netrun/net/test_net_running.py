@@ -332,3 +332,17 @@ def test_an_unstopped_net_releases_its_threads_when_collected():
             break
         time.sleep(0.02)
     assert not any(n.startswith(("netrun-gcpool-", "netrun-loop-")) for n in names)
+
+
+def test_loop_closed_when_close_runs_on_its_own_thread():
+    """close() called on the loop's own thread (as when a Net is collected there) still
+    closes the loop once it stops, instead of leaving it to the garbage collector."""
+    from netrun.net._loop import LoopThread
+
+    lt = LoopThread("netrun-loop-selfclose")
+    loop = lt.loop
+    thread = lt._thread
+    loop.call_soon_threadsafe(lt.close)
+    thread.join(5)
+    assert not thread.is_alive()
+    assert loop.is_closed()
