@@ -36,7 +36,7 @@ class NodeRuntime:
         "failed_func", "exec_async", "config", "executors", "in_types", "out_types", "capture",
         "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
-        "enabled",
+        "enabled", "signals", "controls", "epoch_count",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -69,6 +69,13 @@ class NodeRuntime:
         self.log: Any = None
         self.may_orphan = True  # has an output port without an edge
         self.enabled = True  # a disabled node keeps its startable epochs (config front door)
+        # Signal types the node emits (``None``: none, the hot path's only check) and the
+        # control salvo conditions it accepts (``None``: none); see _signals.py/_controls.py.
+        self.signals: Optional[frozenset[str]] = None
+        self.controls: Optional[frozenset[str]] = None
+        # Epochs of the node counted for ``max_epochs``; the ``set_epoch_count`` and
+        # ``reset_epoch_count`` controls write it.
+        self.epoch_count = 0
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func
