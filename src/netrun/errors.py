@@ -305,3 +305,51 @@ class OutputQueueNotFoundError(NetrunRuntimeError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+# -- signals, controls, dependency requests, targets (netrun.net._controls / _requests / _targets)
+class _KeyErrorText:
+    """``str()`` of a ``KeyError`` subclass without the quotes ``KeyError`` adds."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ControlError(NetrunRuntimeError):
+    """Base class of the errors about node controls (``net.send_control`` and applying a
+    control packet that arrived on a ``__control_<type>__`` port)."""
+
+
+class UnknownControlTypeError(ControlError, ValueError):
+    """``send_control`` was given a control type that does not exist."""
+
+
+class ControlValueError(ControlError, TypeError):
+    """A control value is missing, present where the control takes none, or of the wrong type."""
+
+
+class ControlPortNotFoundError(_KeyErrorText, ControlError, KeyError):
+    """The node has no ``__control_<type>__`` input port for the control sent to it."""
+
+
+class ControlFailed(ControlError):
+    """Applying a control to a node failed (e.g. ``cancel_epoch`` with an unknown epoch ID)."""
+
+
+class EpochCancelledByControl(EpochCancelled):
+    """An epoch ended by a ``cancel_epoch`` / ``cancel_all_epochs`` control."""
+
+    def __init__(self, node_name: str, epoch_id: object, control: str = "cancel_epoch") -> None:
+        super().__init__(node_name, epoch_id)
+        self._init_args = ((node_name, epoch_id, control), {})
+        self.control = control
+        self.args = (f"Epoch {epoch_id} of node '{node_name}' was cancelled by a {control!r} control.",)
+
+
+class RequestError(NetrunRuntimeError, ValueError):
+    """A dependency request cannot be made: the node has no dependency edge into it, or the
+    request's backward walk reaches an input port without an edge."""
+
+
+class TargetNotFoundError(_KeyErrorText, NetrunRuntimeError, KeyError):
+    """A ``run_to_targets`` target names a node, or a node's salvo condition, that does not exist."""
