@@ -36,7 +36,7 @@ class NodeRuntime:
         "failed_func", "exec_async", "config", "executors", "in_types", "out_types", "capture",
         "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
-        "enabled", "signals", "controls", "epoch_count",
+        "enabled", "signals", "controls", "epoch_count", "compat",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -76,6 +76,9 @@ class NodeRuntime:
         # Epochs of the node counted for ``max_epochs``; the ``set_epoch_count`` and
         # ``reset_epoch_count`` controls write it.
         self.epoch_count = 0
+        # Config front door settings (max_epochs, defer_init, propagate_exceptions...):
+        # ``None`` unless one is set, the scheduler's only check (see _compat_policy.py).
+        self.compat: Any = None
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func
