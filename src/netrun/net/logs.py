@@ -31,6 +31,7 @@ from netrun.net._current import current_attempt
 
 __all__ = [
     "NodeLogEntry",
+    "LogMessage",
     "NodeLog",
     "NodeLogManager",
     "StdoutCapture",
@@ -42,8 +43,30 @@ __all__ = [
 _builtin_print = builtins.print
 
 
+class LogMessage(str):
+    """The text of a ``ctx.log(...)`` entry (``"message | k=v ..."``), carrying the
+    structured parts: ``message`` (or ``None``), ``level`` and ``fields``. A ``str``, so it
+    travels wherever a printed line does (node logs, worker-process print buffers)."""
+
+    __slots__ = ("message", "level", "fields")
+
+    def __new__(cls, message: Optional[str], level: str, fields: dict[str, Any]) -> "LogMessage":
+        parts = [] if message is None else [str(message)]
+        if fields:
+            parts.append(" ".join(f"{k}={v}" for k, v in fields.items()))
+        self = super().__new__(cls, " | ".join(parts))
+        self.message = message
+        self.level = level
+        self.fields = fields
+        return self
+
+    def __reduce__(self) -> Any:
+        return (LogMessage, (self.message, self.level, self.fields))
+
+
 class NodeLogEntry:
-    """One captured line (or log message) of a node."""
+    """One captured line (or log message) of a node. ``fields`` holds the fields of a
+    structured ``ctx.log`` entry (``None`` for a printed line)."""
 
     __slots__ = ("message", "timestamp", "epoch_id", "level")
 
@@ -54,10 +77,18 @@ class NodeLogEntry:
         self.epoch_id = epoch_id
         self.level = level
 
+    @property
+    def fields(self) -> Optional[dict[str, Any]]:
+        message = self.message
+        return message.fields if type(message) is LogMessage else None
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"message": self.message, "timestamp": self.timestamp.isoformat(),
-                "epoch_id": self.epoch_id, "level": self.level}
+        """JSON-ready form (with ``fields`` for a structured entry)."""
+        out = {"message": str(self.message), "timestamp": self.timestamp.isoformat(),
+               "epoch_id": self.epoch_id, "level": self.level}
+        if type(self.message) is LogMessage:
+            out["fields"] = dict(self.message.fields)
+        return out
 
     def __repr__(self) -> str:
         return (f"NodeLogEntry(message={self.message!r}, timestamp={self.timestamp.isoformat()}, "
@@ -72,22 +103,56 @@ class NodeLog:
         self.max_entries = max_entries
         self._entries: deque[NodeLogEntry] = deque(maxlen=max_entries)
         self._lock = threading.Lock()
+        # epoch -> its entries still in the log (so one epoch's lines are found without a scan)
+        self._by_epoch: dict[str, list[NodeLogEntry]] = {}
 
     def add(self, message: str, epoch_id: Optional[str] = None, level: str = "info",
             timestamp: Optional[datetime] = None) -> NodeLogEntry:
-        """Append an entry (timestamp defaults to now)."""
+        """Append an entry (timestamp defaults to now; a :class:`LogMessage` brings its level)."""
+        if type(message) is LogMessage and level == "info":
+            level = message.level
         entry = NodeLogEntry(message, timestamp, epoch_id, level)
+        if self.max_entries == 0:
+            return entry  # a log that keeps nothing
+        entries = self._entries
         with self._lock:
-            self._entries.append(entry)
+            if self.max_entries is not None and len(entries) == self.max_entries and entries:
+                self._unindex(entries[0])
+            entries.append(entry)
+            if epoch_id is not None:
+                same = self._by_epoch.get(epoch_id)
+                if same is None:
+                    self._by_epoch[epoch_id] = [entry]
+                else:
+                    same.append(entry)
         return entry
+
+    def _unindex(self, entry: NodeLogEntry) -> None:
+        same = self._by_epoch.get(entry.epoch_id) if entry.epoch_id is not None else None
+        if same:
+            if same[0] is entry:
+                del same[0]
+            else:
+                same.remove(entry)
+            if not same:
+                del self._by_epoch[entry.epoch_id]  # type: ignore[arg-type]
+
+    def has_epoch(self, epoch_id: str) -> bool:
+        """Whether the log holds entries of ``epoch_id``."""
+        return str(epoch_id) in self._by_epoch
+
+    def epoch_ids(self) -> list[str]:
+        """The epochs that have entries in the log, in order of their first entry."""
+        with self._lock:
+            return list(self._by_epoch)
 
     def get_entries(self, epoch_id: Optional[str] = None, limit: Optional[int] = None) -> List[NodeLogEntry]:
         """Entries, oldest first; optionally one epoch's, optionally only the last ``limit``."""
         with self._lock:
-            entries = list(self._entries)
-        if epoch_id is not None:
-            epoch_id = str(epoch_id)
-            entries = [e for e in entries if e.epoch_id == epoch_id]
+            if epoch_id is not None:
+                entries = list(self._by_epoch.get(str(epoch_id), ()))
+            else:
+                entries = list(self._entries)
         if limit is not None:
             entries = entries[-limit:] if limit > 0 else []
         return entries
@@ -96,6 +161,7 @@ class NodeLog:
         """Remove every entry."""
         with self._lock:
             self._entries.clear()
+            self._by_epoch.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -183,6 +249,18 @@ class PrintTarget:
                 if self.manager is not None and self.epoch_id is not None:
                     self.manager.note_epoch(self.epoch_id, self.log.node_name)
                 self.log.add(line, self.epoch_id, "info", stamp)
+
+    def write_entry(self, entry: LogMessage) -> None:
+        """Record one structured ``ctx.log`` entry (captured whatever ``capture`` says)."""
+        stamp = datetime.now(timezone.utc)
+        if self.sink is not None:
+            self.sink.append((stamp, entry))
+        elif self.log is not None:
+            if self.manager is not None and self.epoch_id is not None:
+                self.manager.note_epoch(self.epoch_id, self.log.node_name)
+            self.log.add(entry, self.epoch_id, entry.level, stamp)
+        if self.echo:
+            _builtin_print(entry, file=sys.stdout)
 
 
 current_print_target = current_attempt
