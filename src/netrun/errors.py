@@ -353,3 +353,39 @@ class RequestError(NetrunRuntimeError, ValueError):
 
 class TargetNotFoundError(_KeyErrorText, NetrunRuntimeError, KeyError):
     """A ``run_to_targets`` target names a node, or a node's salvo condition, that does not exist."""
+
+
+# -- the config front door (netrun.net._compat_api / _compat_policy)
+class MaxEpochsExceeded(NetrunRuntimeError):
+    """A node already ran ``max_epochs`` epochs; a further epoch was cancelled (its input
+    packets go to the dead-letter queue). Reported wrapped in :class:`EpochError`."""
+
+    def __init__(self, node_name: str, max_epochs: int, epoch_id: object = None) -> None:
+        self._init_args = ((node_name, max_epochs, epoch_id), {})
+        self.node_name = node_name
+        self.max_epochs = max_epochs
+        self.epoch_id = epoch_id
+        which = f" (epoch {epoch_id})" if epoch_id is not None else ""
+        super().__init__(
+            f"Node '{node_name}' reached its max_epochs={max_epochs}; a further epoch{which} was "
+            f"cancelled and its input packets are in net.dead_letter_queue. Raise max_epochs "
+            f"(node execution_config or net-level max_epochs; -1 = unlimited) or reset the count "
+            f"with a reset_epoch_count control."
+        )
+
+
+class UndeclaredOutputError(NetrunRuntimeError, RuntimeError):
+    """With ``error_on_undeclared_output = true``, a node sent packets through an output port
+    that has no edge and no output queue."""
+
+    def __init__(self, node_name: str, port_name: str, epoch_id: object = None) -> None:
+        self._init_args = ((node_name, port_name, epoch_id), {})
+        self.node_name = node_name
+        self.port_name = port_name
+        self.epoch_id = epoch_id
+        super().__init__(
+            f"Node '{node_name}' (epoch {epoch_id}) sent packets through output port "
+            f"'{port_name}', which has no edge and no output queue. Declare a queue for it "
+            f"(output_queues = {{ name = {{ ports = [[\"{node_name}\", \"{port_name}\"]] }} }}), "
+            f"connect it, or set error_on_undeclared_output = false to drop such packets."
+        )
