@@ -194,6 +194,12 @@ class MessagePoolRuntime:
     async def submit(self, worker_id: WorkerId, func_key: str, run_id: str, send_channel: bool,
                      args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None,
                      on_output: Callable[[list[Any]], None] | None = None) -> asyncio.Future[JobResult]:
+        return self.submit_nowait(worker_id, func_key, run_id, send_channel, args, kwargs, timeout, on_output)
+
+    def submit_nowait(self, worker_id: WorkerId, func_key: str, run_id: str, send_channel: bool,
+                      args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None,
+                      on_output: Callable[[list[Any]], None] | None = None) -> asyncio.Future[JobResult]:
+        """Send one job now (loop thread); the returned future settles with its JobResult."""
         if worker_id in self.dead:
             raise WorkerCrashed(worker_id, {"message": f"worker {worker_id} of pool {self.pool_id!r} is gone "
                                             "(it died and could not be replaced); use another worker"})
@@ -232,14 +238,24 @@ class MessagePoolRuntime:
         if not job.future.done():
             job.future.set_exception(error)
 
-    def abandon(self, job_future: asyncio.Future[JobResult]) -> None:
-        """The caller stopped waiting: forget the job (cancel it if it is an async job)."""
+    def abandon(self, job_future: asyncio.Future[JobResult], restart_worker: bool = False,
+                reason: str = "its job was abandoned") -> bool:
+        """The caller stopped waiting: forget the job (cancel it if it is an async job).
+
+        ``restart_worker=True`` also kills and replaces the worker of a job that has
+        started (process and remote pools), so a stuck call stops holding the worker; a
+        job that has not started yet is only forgotten (the worker runs it later and its
+        answer is ignored). Returns whether a restart was requested."""
         for job in list(self.jobs.values()):
             if job.future is job_future:
                 self._forget(job)
                 if self.kind == "main":
                     self.pool.send_nowait(job.worker_id, KEY_CANCEL, (job.msg_id,))
-                return
+                elif restart_worker and job.started is not None and self.kind in ("process", "remote"):
+                    self._spawn(self.pool.restart_worker(job.worker_id, reason))
+                    return True
+                return False
+        return False
 
     def outstanding(self, worker_id: WorkerId) -> int:
         return len(self.worker_jobs[worker_id])

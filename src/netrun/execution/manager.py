@@ -360,6 +360,75 @@ class ExecutionManager:
             if not self._inflight:
                 self._idle.set()
 
+    def submit(
+        self,
+        pool_id: str,
+        worker_id: WorkerId,
+        func_import_path_or_key: str,
+        func_args: Any = (),
+        func_kwargs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = _DEFAULT,
+        run_id: str | None = None,
+        on_output: Callable[[list[OutputLine]], None] | None = None,
+    ) -> asyncio.Future[JobResult]:
+        """:meth:`run` without the coroutine: send the job now and return a future of its
+        :class:`JobResult` (call on the event loop's thread).
+
+        For callers that keep many jobs in flight (the ``Net`` runs one per epoch): no task
+        is created per job on message pools. The same errors as :meth:`run` are raised
+        synchronously (``ArgumentsNotPicklable``, ``WorkerCrashed`` for a dead worker) or
+        set on the future. Cancelling the future abandons the job like a cancelled
+        ``run``; :meth:`abandon` can also restart its worker.
+        """
+        rt = self._running(pool_id, "run a job")
+        if type(worker_id) is not int or not 0 <= worker_id < rt.num_workers:
+            self._check_worker(rt, pool_id, worker_id)
+        if timeout is _DEFAULT:
+            timeout = self._default_timeout
+        if run_id is None:
+            run_id = f"{pool_id}:{next(self._run_ids)}"
+        args = func_args if type(func_args) is tuple else tuple(func_args)
+        kwargs = dict(func_kwargs) if func_kwargs else {}
+        if rt.kind == "dask":
+            if on_output is not None:
+                raise ExecutionError(f"pool {pool_id!r}: Dask jobs have no live output (on_output=...); "
+                                     "their output arrives in JobResult.print_buffer")
+            future: asyncio.Future[JobResult] = asyncio.get_running_loop().create_task(
+                rt.run(worker_id, func_import_path_or_key, run_id, args, kwargs, timeout, False))
+        else:
+            future = rt.submit_nowait(worker_id, func_import_path_or_key, run_id, False, args, kwargs, timeout,
+                                      on_output)
+        self._last_used[(pool_id, worker_id)] = next(self._use_clock)
+        self._inflight += 1
+        self._idle.clear()
+        future.add_done_callback(self._settled)
+        return future
+
+    def _settled(self, future: asyncio.Future[JobResult]) -> None:
+        self._inflight -= 1
+        if not self._inflight:
+            self._idle.set()
+        if future.cancelled():
+            return
+        future.exception()  # retrieved here: an abandoned job's failure is not "never retrieved"
+
+    def abandon(self, pool_id: str, future: asyncio.Future[JobResult], *, restart_worker: bool = False,
+                reason: str = "its job was abandoned") -> bool:
+        """Stop waiting for a job made by :meth:`submit`: it is forgotten (its answer will
+        be ignored) and its future cancelled. ``restart_worker=True`` kills and replaces
+        the worker of a job that already started on a process or remote pool, so a stuck
+        call stops holding the worker. Returns whether a restart was requested."""
+        rt = self._runtime(pool_id)
+        restarted = False
+        if rt.kind == "dask":
+            future.cancel()  # the task's own cancellation cancels the Dask future
+            return False
+        if not future.done():
+            restarted = rt.abandon(future, restart_worker, reason)
+            future.cancel()
+        return restarted
+
     def allocate(self, pool_worker_ids: list[str | tuple[str, WorkerId]],
                  allocation_method: RunAllocationMethod | str = RunAllocationMethod.ROUND_ROBIN) -> tuple[str, WorkerId]:
         """Pick ``(pool_id, worker_id)`` among candidates (a pool id means all its live workers)."""

@@ -178,6 +178,7 @@ class RunMethods:
         if core.state is NetState.STOPPED:
             return
         core.request_pause()
+        _begin_pool_stop(core)
         future = self._background
         if future is not None:
             try:
@@ -248,6 +249,7 @@ class RunMethods:
         core = self._core
         if core.state is NetState.STOPPED:
             return
+        _begin_pool_stop(core)
         await self.async_pause()
         await core.shutdown()
         self._loop_thread.close()
@@ -257,6 +259,14 @@ class RunMethods:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.async_stop()
+
+
+def _begin_pool_stop(core: Any) -> None:
+    """Out-of-process pools drain or cancel their epochs per their ``on_stop`` setting."""
+    if any(not e.in_process for e in core.executors.values()):
+        from netrun.net._pool_executor import begin_stop
+
+        begin_stop(core)
 
 
 def _worker_threads(core: Any) -> set:

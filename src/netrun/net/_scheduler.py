@@ -56,7 +56,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                  types: Any, queues: Any, on_error: str, error_callback: Optional[Callable[..., Any]],
                  thread_pools: Optional[dict[str, dict]] = None,
                  process_pools: Optional[dict[str, dict]] = None,
-                 flush_history_on_pause: bool = True) -> None:
+                 flush_history_on_pause: bool = True,
+                 pools: Optional[dict[str, Any]] = None) -> None:
         self.engine = Engine(graph)
         self.engine.history = history
         self.info = self.engine.info
@@ -87,13 +88,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.executors: dict[str, Any] = {"main": self.main}
         for name, spec in (thread_pools or {}).items():
             self.executors[name] = ThreadPoolExecutor(self, name, _pool_size(name, spec))
-        if process_pools:
-            from netrun.net._process_pool import ProcessPoolExecutor
+        if process_pools or pools:  # out-of-process pools run through the ExecutionManager
+            from netrun.net._pool_executor import build_pool_executors
 
-            for name, spec in process_pools.items():
-                if name in self.executors:
-                    raise NodeConfigError(f"Pool name {name!r} is used twice; pool names must be unique")
-                self.executors[name] = ProcessPoolExecutor(self, name, _pool_size(name, spec), spec)
+            build_pool_executors(self, process_pools, pools)
         for node in self.nodes.values():
             node.executors = [self.main]
         # run state
@@ -203,10 +201,11 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
 
     def _validate_pool_mode(self, node: NodeRuntime, config: NodeConfig) -> None:
         pools = [self.executors[p] for p in config.pools if p in self.executors]
-        if config.pool_init_mode == "global" and any(p.kind == "process" for p in pools):
+        if config.pool_init_mode == "global" and any(not p.in_process for p in pools):
+            kind = next(p.kind for p in pools if not p.in_process)
             raise NodeConfigError(
                 f"Node '{node.name}': pool_init_mode='global' is only possible for thread "
-                f"pools; a process pool runs start functions once per worker process"
+                f"pools; a {kind} pool runs start functions once per worker process"
             )
 
     def _refresh_types(self, name: str) -> None:

@@ -66,7 +66,10 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods):
     given, bounded to the last 1,000 entries in memory unless ``history_max_size`` says
     otherwise), ``output_queues`` (``True``: a queue
     ``"node::port"`` for every unconnected output port; ``False``: none; or a list of
-    ``"node::port"`` names), ``node_log_max_entries`` and ``handle_sigint``.
+    ``"node::port"`` names), ``node_log_max_entries``, ``handle_sigint`` and ``pools``
+    (pools of every kind, including remote pool servers and Dask clusters:
+    ``pools={"far": {"type": "remote", "url": "ws://host:8765"}}``; see
+    ``netrun.net._pool_specs``).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods):
         output_queues: Any = True,
         node_log_max_entries: Optional[int] = None,
         handle_sigint: bool = True,
+        pools: Optional[dict[str, Any]] = None,
     ) -> None:
         if not isinstance(graph, Graph):
             raise TypeError(f"Net needs a netrun_sim Graph, got {type(graph).__name__}")
@@ -101,9 +105,9 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods):
             raise NodeConfigError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
         if error_callback is not None and not callable(error_callback):
             raise NodeConfigError("error_callback must be callable(exception, node_name, epoch_id)")
-        for pools, kind in ((thread_pools, "thread_pools"), (process_pools, "process_pools")):
-            if pools is not None and not isinstance(pools, dict):
-                raise NodeConfigError(f"{kind} must be a dict like {{'io': {{'size': 4}}}}, got {pools!r}")
+        for group, kind in ((thread_pools, "thread_pools"), (process_pools, "process_pools")):
+            if group is not None and not isinstance(group, dict):
+                raise NodeConfigError(f"{kind} must be a dict like {{'io': {{'size': 4}}}}, got {group!r}")
         overlap = set(thread_pools or ()) & set(process_pools or ())
         if overlap or "main" in set(thread_pools or ()) | set(process_pools or ()):
             raise NodeConfigError(
@@ -131,7 +135,7 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods):
             graph, net=self, store=self._value_store, dlq=self._dlq, history=self._history,
             logs=self._logs, types=self._types, queues=self._queues, on_error=on_error,
             error_callback=error_callback, thread_pools=thread_pools, process_pools=process_pools,
-            flush_history_on_pause=history_flush_on_pause,
+            flush_history_on_pause=history_flush_on_pause, pools=pools,
         )
         self._setup_output_queues(output_queues)
         self._loop_thread = LoopThread(f"netrun-loop-{id(self):x}")

@@ -1,6 +1,7 @@
 """Pools as the original implementation exposed them (``netrun.pools``).
 
-The executors in ``_executors.py`` / ``_process_pool.py`` do the work; these classes are
+The executors in ``_executors.py`` (event loop, threads) and ``_pool_executor.py``
+(processes, remote pool servers, Dask, through the ``ExecutionManager``) do the work; these classes are
 the original names over them: :class:`PoolManager` (``net.pool_manager``), one
 :class:`ManagedPool` per pool, :class:`PoolConfig`, :class:`PoolType`,
 :class:`WorkerState`, plus the helpers :func:`validate_picklable` and
@@ -31,6 +32,11 @@ class PoolType(enum.Enum):
 
     THREAD = 1
     PROCESS = 2
+    REMOTE = 3
+    DASK = 4
+
+
+_KINDS = {"thread": PoolType.THREAD, "process": PoolType.PROCESS, "remote": PoolType.REMOTE, "dask": PoolType.DASK}
 
 
 @dataclass
@@ -93,7 +99,8 @@ class ManagedPool:
 
     @property
     def is_process_pool(self) -> bool:
-        return self.config.pool_type is PoolType.PROCESS
+        """Workers in other processes (process, remote and Dask pools)."""
+        return self.config.pool_type is not PoolType.THREAD
 
     def get_available_workers(self) -> int:
         """Workers not running an attempt right now."""
@@ -132,7 +139,7 @@ class PoolManager:
         for name, executor in net._core.executors.items():
             if name == "main":
                 continue
-            kind = PoolType.PROCESS if executor.kind == "process" else PoolType.THREAD
+            kind = _KINDS.get(executor.kind, PoolType.THREAD)
             manager._pools[name] = ManagedPool(PoolConfig(name, kind, executor.size), executor)
         return manager
 
