@@ -168,9 +168,35 @@ def runtime_setup(cfg: NetConfig, *, environ: Mapping[str, str] | None = None) -
         for port, pc in node.out_ports.items():
             if pc.port_type is not None:
                 out_types[(node.name, port)] = _runtime_port_type(pc.port_type)
-    return RuntimeSetup(config=resolved, graph=resolved.graph.to_graph(), net_kwargs=kwargs, node_funcs=funcs,
+    return RuntimeSetup(config=resolved, graph=controls_first(resolved.graph.to_graph()), net_kwargs=kwargs, node_funcs=funcs,
                         node_options=options, input_port_types=in_types, output_port_types=out_types,
                         other_pools=other)
+
+
+def controls_first(graph: Any) -> Any:
+    """The engine graph with each node's control salvo conditions (``__control_<type>__``)
+    listed before its data conditions, so that when a control and data wait at a node the
+    engine fires the control first (the runtime then applies it before any data epoch runs).
+    Returns ``graph`` itself when nothing needs moving."""
+    import netrun_sim
+
+    from netrun.config.signals import is_control_port
+
+    rebuilt = []
+    changed = False
+    for name, node in graph.nodes().items():
+        conditions = dict(node.in_salvo_conditions)
+        order = [c for c in conditions if is_control_port(c)]
+        order += [c for c in conditions if not is_control_port(c)]
+        if order != list(conditions):
+            changed = True
+            node = netrun_sim.Node(name, dict(node.in_ports), dict(node.out_ports), {c: conditions[c] for c in order},
+                                   dict(node.out_salvo_conditions), node.dependency_request_config)
+        rebuilt.append(node)
+    if not changed:
+        return graph
+    deps = list(graph.dependency_edges()) if hasattr(graph, "dependency_edges") else []
+    return netrun_sim.Graph(rebuilt, list(graph.edges()), deps) if deps else netrun_sim.Graph(rebuilt, list(graph.edges()))
 
 
 def load_runtime_setup(

@@ -242,6 +242,13 @@ class Engine:
                                 node, condition, [list(p) for p in pairs])
         return resp.epoch.id
 
+    def create_request(self, node: str, label: str) -> list:
+        """Queue a dependency request of ``node`` (the next step resolves it); its events."""
+        with self.lock:
+            self.dirty = True
+            _, events = self._act("CreateRequest", NetAction.create_request(node, label), node, label)
+        return list(events)
+
     # -- stepping ---------------------------------------------------------------------
     def advance(self, limit: Optional[int] = None) -> list[NewEpoch]:
         """Let the engine move packets and fire salvo conditions until it is blocked, or

@@ -55,6 +55,8 @@ class LifecycleMixin:
         if not executor.starts_epochs:  # thread pools start it when a worker takes it
             self.engine.start_epoch(run.id)
             run.in_engine = True
+        if node.signals is not None:
+            self.signals.started(run)
         if node.timeout is not None:
             run.deadline = self.loop.time() + node.timeout
         if self.epoch_start_callbacks or node.start_callbacks:
@@ -188,6 +190,8 @@ class LifecycleMixin:
                 self._epoch_ended(run, EpochOutcome.SUCCESS)
                 return
         if isinstance(exc, EpochCancelled):
+            if run.node.signals is not None:
+                self.signals.cancelled(run)
             self._cancel_in_engine(run)
             self._epoch_ended(run, EpochOutcome.CANCELLED, exc)
             return
@@ -300,6 +304,8 @@ class LifecycleMixin:
                 values[pid] = consumed[pid]
             elif store.has_value(pid):
                 values[pid] = store.peek_entry(pid)
+        if node.signals is not None:
+            self.signals.failed(run, exc)
         self._cancel_in_engine(run)
         if node.config.dead_letter_queue:
             entry = DeadLetterEntry(

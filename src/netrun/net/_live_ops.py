@@ -190,6 +190,9 @@ class LiveOpsMixin:
             self.route_orphans(run.node.name, run.id, orphans)
 
     def _commit_and_finish(self, run: EpochRun, ctx: Any) -> None:
+        if run.node.signals is not None:  # epoch_finished joins the commit group
+            self.signals.commit_and_finish(run, ctx)
+            return
         queue = ctx._queue
         if queue is not None and len(queue):
             self.commit_actions(run, queue._actions, atomic=True, finish=True, ctx=ctx)

@@ -38,7 +38,10 @@ from netrun.net._engine import Engine
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
+from netrun.net._controls import setup_controls
 from netrun.net._records import EpochRun, NodeRuntime, next_sequence as _next_seq, waiting_state
+from netrun.net._requests import check_request_config
+from netrun.net._signals import setup_signals
 from netrun.net.logs import inject_print
 from netrun.net.options import NodeConfig
 from netrun.net.state import NetState
@@ -83,6 +86,12 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         for node in self.nodes.values():
             node.log = logs.get_log(node.name)
             node.may_orphan = any((node.name, p) not in connected for p in node.out_ports)
+        # signals and controls: ``None`` (and no per-epoch work) unless some node has them
+        self.signals = setup_signals(self)
+        self.controls = setup_controls(self, self.info.in_conditions)
+        self.pending_controls: deque = deque()  # control epochs, applied before launching
+        self.target_holds: Optional[dict[str, bool]] = None  # see _targets.py
+        check_request_config(graph)
         types.add_listener(self._refresh_types)
         self.main = MainLoopExecutor(self)
         self.executors: dict[str, Any] = {"main": self.main}
@@ -440,7 +449,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
 
     async def _drive_step(self) -> bool:
         self.advance()
-        budget = {name: len(self.nodes[name].ready) for name in self.ready_nodes}
+        if self.pending_controls:  # controls go before any data epoch
+            self.controls.apply_pending()
+        nodes = self.nodes
+        budget = {name: len(nodes[name].ready) for name in self.ready_nodes if nodes[name].enabled}
         started_any = False
         while budget and not self._should_stop():
             started_any |= self.launch_ready(budget) > 0
@@ -469,12 +481,17 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             item = (new.id, name, tuple(new.pairs), new.condition, now, seq())
             runs[item[0]] = item
             node = nodes[name]
+            if node.controls is not None and item[3] in node.controls:
+                self.pending_controls.append(item)  # applied inline, see _controls.py
+                continue
             if node.exec_func is not None:
                 node.ready.append(item)
                 ready_nodes[name] = None
 
     def launch_ready(self, budget: Optional[dict[str, int]] = None) -> int:
         """Start every ready epoch the limits allow; returns how many started."""
+        if self.pending_controls:  # controls go before any data epoch
+            self.controls.apply_pending()
         launched = 0
         loop = self.loop
         main = self.main
@@ -550,6 +567,7 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         for executor in self.executors.values():
             await executor.start(self)
         per_pool: dict[str, list[NodeRuntime]] = {}
+        fresh = [n for n in self.nodes.values() if not n.started_funcs] if self.signals is not None else None
         for node in self.nodes.values():
             if node.started_funcs:
                 continue
@@ -564,6 +582,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             await self.call_lifecycle(node, node.start_func, "start")
         for pool, nodes in per_pool.items():
             await self.executors[pool].init_nodes(self, nodes)
+        if fresh:
+            self.signals.node_event(fresh, "node_initialized")
         self.started = True
 
     async def call_lifecycle(self, node: NodeRuntime, func: Callable[..., Any], phase: str) -> None:
@@ -608,6 +628,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                 await self.call_lifecycle(node, node.stop_func, "stop")
             for pool, nodes in per_pool.items():
                 await self.executors[pool].stop_nodes(self, nodes)
+            if self.signals is not None:
+                self.signals.node_event([n for n in self.nodes.values() if n.started_funcs], "node_closed")
         for executor in self.executors.values():
             await executor.close(self)
         if self.history is not None:

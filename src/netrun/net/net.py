@@ -22,7 +22,10 @@ from netrun_sim import Graph
 
 from netrun.errors import InputPortNotFoundError, NodeConfigError, OutputPortNotFoundError
 from netrun.net._loop import LoopThread, SigintPause
+from netrun.net._controls import ControlMethods
+from netrun.net._requests import RequestMethods
 from netrun.net._run_methods import RunMethods
+from netrun.net._targets import TargetMethods
 from netrun.net._scheduler import Scheduler
 from netrun.net.definition import NetDefinitionMethods
 from netrun.net.checkpoint import NetCheckpointMethods
@@ -57,7 +60,7 @@ def _pick(spec_name: str, spec_value: Any, short_name: str, short_value: Any) ->
     return spec_value if spec_value is not None else short_value
 
 
-class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods):
+class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods, RequestMethods, TargetMethods):
     """A running instance of a graph: node functions, packet values, scheduling, errors,
     history and logs. See PROJECT_SPEC "The Net Class" for the options.
 
