@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import traceback
 import warnings
 from datetime import datetime, timezone
 from typing import Any, Optional
@@ -33,7 +32,7 @@ from netrun.net._current import current_attempt
 from netrun.net._records import NOT_STARTED
 from netrun.net.context import AsyncNodeExecutionContext, NodeExecutionContext, NodeFailureContext
 from netrun.net.dlq import DeadLetterEntry
-from netrun.net.epoch_log import EpochLog, EpochOutcome
+from netrun.net.epoch_log import EpochLog, EpochOutcome, build_epoch_log
 from netrun.net.logs import PrintTarget
 
 __all__ = ["LifecycleMixin"]
@@ -382,29 +381,7 @@ class LifecycleMixin:
 
     def epoch_log(self, run: Any, outcome: str, exc: Optional[BaseException]) -> EpochLog:
         """Build the :class:`EpochLog` of an ended epoch."""
-        now_wall = time.time()
-        now_mono = time.monotonic()
-        started = datetime.fromtimestamp(now_wall - (now_mono - run.started), tz=_utc) if run.started else None
-        created = datetime.fromtimestamp(now_wall - (now_mono - run.created), tz=_utc)
-        ended = datetime.fromtimestamp(now_wall, tz=_utc)
-        log = run.node.log.get_entries(epoch_id=run.id)
-        return EpochLog(
-            epoch_id=run.id, node_name=run.node.name, timestamp=ended, created_at=created,
-            started_at=started, ended_at=ended,
-            duration_ms=(now_mono - run.started) * 1000 if run.started else None,
-            queue_time_ms=(run.started - run.created) * 1000 if run.started else None,
-            outcome=outcome,
-            error=str(exc) if exc is not None and outcome == EpochOutcome.ERROR else None,
-            error_type=type(exc).__name__ if exc is not None and outcome == EpochOutcome.ERROR else None,
-            error_traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            if exc is not None and outcome == EpochOutcome.ERROR else None,
-            pool_id=getattr(run.executor, "name", None),
-            retry_count=run.attempt,
-            in_salvo_ports=sorted({p for p, _ in run.pairs}),
-            in_salvo_packet_count=len(run.pairs),
-            node_log_entries=[e.to_dict() for e in log],
-            logs=[(e.timestamp, e.message) for e in log if e.level == "info"],
-        )
+        return build_epoch_log(self, run, outcome, exc)
 
 
 def _seq_of(item: Any) -> int:

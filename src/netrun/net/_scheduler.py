@@ -38,6 +38,7 @@ from netrun.net._engine import Engine
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
+from netrun.net._observability import Observability
 from netrun.net._controls import setup_controls
 from netrun.net._records import EpochRun, NodeRuntime, next_sequence as _next_seq, waiting_state
 from netrun.net._requests import check_request_config
@@ -124,6 +125,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.epoch_start_callbacks: list[Callable[..., Any]] = []
         self.epoch_end_callbacks: list[Callable[..., Any]] = []
         self.run_error: Optional[BaseException] = None
+        # observability (net actions, epoch logs); flush_actions is None unless net
+        # actions are wanted, and is then called once per propagation round
+        self.observe = Observability(self)
+        self.flush_actions: Optional[Callable[[], None]] = None
 
     @property
     def net(self) -> Any:
@@ -395,6 +400,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             else:
                 any_started = await self._drive_loop(mode == "background")
         finally:
+            if self.flush_actions is not None:
+                self.flush_actions()
             self.driving = False
             if self.state is NetState.RUNNING:
                 self.state = NetState.PAUSED
@@ -435,6 +442,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             # live objects (and so the garbage collector's work) proportional to the batch.
             self.advance(ADVANCE_BATCH)
             launched = self.launch_ready()
+            if self.flush_actions is not None:
+                self.flush_actions()
             if launched:
                 started_any = True
                 continue

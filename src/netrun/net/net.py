@@ -22,6 +22,7 @@ from netrun_sim import Graph
 
 from netrun.errors import InputPortNotFoundError, NodeConfigError, OutputPortNotFoundError
 from netrun.net._loop import LoopThread, SigintPause
+from netrun.net._observability import NetObservabilityMethods
 from netrun.net._controls import ControlMethods
 from netrun.net._requests import RequestMethods
 from netrun.net._run_methods import RunMethods
@@ -60,7 +61,7 @@ def _pick(spec_name: str, spec_value: Any, short_name: str, short_value: Any) ->
     return spec_value if spec_value is not None else short_value
 
 
-class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods, RequestMethods, TargetMethods):
+class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods, RequestMethods, TargetMethods, NetObservabilityMethods):
     """A running instance of a graph: node functions, packet values, scheduling, errors,
     history and logs. See PROJECT_SPEC "The Net Class" for the options.
 
@@ -94,6 +95,8 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods
         history_chunk_size: int = 100,
         history_flush_on_pause: bool = True,
         history: Optional[bool] = None,
+        retain_epoch_logs: bool = False,
+        retain_net_action_logs: bool = False,
         output_queues: Any = True,
         node_log_max_entries: Optional[int] = None,
         handle_sigint: bool = True,
@@ -141,6 +144,7 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods
             flush_history_on_pause=history_flush_on_pause, pools=pools,
         )
         self._setup_output_queues(output_queues)
+        self._core.observe.set_retention(retain_epoch_logs, retain_net_action_logs)
         self._loop_thread = LoopThread(f"netrun-loop-{id(self):x}")
         core = self._core
         self._sigint = SigintPause(core.request_pause, lambda: core.driving) if handle_sigint else None
@@ -397,9 +401,10 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods
         return self._add_callback(callback, node, "start")
 
     def on_epoch_end(self, callback: Callable[..., Any], *, node: Optional[str] = None) -> Callable[[], None]:
-        """Call ``callback(node_name, epoch_id, epoch_log)`` when an epoch ends (success,
-        error or cancellation; ``epoch_log`` is an :class:`EpochLog`). Sync or async.
-        Returns a function that removes the callback."""
+        """Call ``callback(node_name, epoch_id, epoch_log)`` when an epoch ends, whatever
+        the outcome (success, error, cancelled, cache hit, file-storage hit; ``epoch_log`` is
+        an :class:`EpochLog`). Sync or async; an exception in it becomes a
+        ``RuntimeWarning``. Returns a function that removes the callback."""
         return self._add_callback(callback, node, "end")
 
     def _add_callback(self, callback: Callable[..., Any], node: Optional[str], which: str) -> Callable[[], None]:
@@ -412,10 +417,12 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods
             runtime = core.node(node)
             target = runtime.start_callbacks if which == "start" else runtime.end_callbacks
         target.append(callback)
+        core.observe.refresh()  # epoch logs get their net actions and flow counts
 
         def remove() -> None:
             if callback in target:
                 target.remove(callback)
+                core.observe.refresh()
 
         return remove
 

@@ -323,6 +323,10 @@ class NetMonitor:
         for record in reversed(records):
             data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
             data.pop("net_actions", None)
+            # the monitor's own layout: logs as [time, text] pairs (EpochLog.to_dict() writes
+            # the 0.5.0 {"timestamp", "message"} dicts)
+            data["logs"] = [[e["timestamp"], e["message"]] if isinstance(e, dict) else e
+                            for e in data.get("logs") or ()]
             epochs.append(_jsonable_dict(data))
         return {"node": node, "epochs": epochs}
 
