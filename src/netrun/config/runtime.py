@@ -18,7 +18,8 @@ Mapping choices (documented where the two schemas differ):
 
 * pools: ``thread`` pools → ``thread_pools={name: {"size": n}}``, ``multiprocess`` pools →
   ``process_pools={name: {"size": n}}`` (``threads_per_process`` is carried along);
-  ``remote`` and ``dask`` pools are listed in ``other_pools`` for the runtime to build;
+  ``remote`` and ``dask`` pools are passed as ``pools={name: PoolConfig}`` (the runtime's
+  keyword for every pool kind) and also listed in ``other_pools``;
 * node ``retries``/``retry_wait``/``timeout`` left unset inherit the net-level values;
   ``defer_net_actions`` left unset is ``True`` when the node retries (a retried attempt must
   not have committed its packet operations) and the runtime default otherwise;
@@ -98,6 +99,8 @@ def net_kwargs(cfg: NetConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         kwargs["thread_pools"] = thread_pools
     if process_pools:
         kwargs["process_pools"] = process_pools
+    if other:
+        kwargs["pools"] = dict(other)
     if cfg.output_queues is not None:
         kwargs["output_queues"] = {f"{node}::{port}": name for name, queue in cfg.output_queues.items()
                                    for node, port in queue.ports}
@@ -216,6 +219,24 @@ _NET_OPTION_FIELDS = ("on_error", "consumed_packet_storage", "consumed_packet_st
 _OPTION_FIELDS = {"pool": "pools", "capture_stdout": "capture_prints", "echo_stdout": "print_echo_stdout"}
 
 
+def _saved_pool(spec: Any) -> Any:
+    """A ``Net(pools=...)`` entry as a ``PoolConfig``: runtime-only keys (``token``,
+    ``prefetch``, ``on_stop``...) are not written; secrets never reach a definition file."""
+    from netrun.config.pools import DaskPoolConfig, MultiprocessPoolConfig, PoolConfig, RemotePoolConfig, ThreadPoolConfig
+
+    if isinstance(spec, PoolConfig):
+        return spec
+    data = dict(getattr(spec, "model_dump", lambda: spec)() or {})
+    kind = {"process": "multiprocess"}.get(data.get("type"), data.get("type"))
+    classes = {"thread": ThreadPoolConfig, "multiprocess": MultiprocessPoolConfig, "remote": RemotePoolConfig,
+               "dask": DaskPoolConfig}
+    cls = classes.get(kind, ThreadPoolConfig)
+    renames = {"size": "num_processes" if kind == "multiprocess" else "num_workers", "address": "scheduler_address"}
+    data = {renames.get(k, k): v for k, v in data.items()}
+    fields = {k: v for k, v in data.items() if k in cls.model_fields and k != "type"}
+    return PoolConfig(spec=cls(**fields))
+
+
 def config_from_runtime(
     graph: Any,
     *,
@@ -248,6 +269,8 @@ def config_from_runtime(
         spec = spec or {}
         pools[name] = PoolConfig(spec=MultiprocessPoolConfig(num_processes=spec.get("size", 4),
                                                              threads_per_process=spec.get("threads_per_process", 1)))
+    for name, spec in (net_options.pop("pools", None) or {}).items():
+        pools[name] = _saved_pool(spec)
     fields = {k: v for k, v in net_options.items() if k in _NET_OPTION_FIELDS and v is not None}
     nodes = []
     for node in GraphConfig.from_graph(graph).nodes:

@@ -25,9 +25,9 @@ remote               ``url`` (required, ``ws://host:port`` / ``wss://``), ``toke
 dask                 ``address`` / ``scheduler_address`` (else an embedded LocalCluster of
                      ``n_workers`` (1) × ``threads_per_worker`` (2), worker processes when
                      ``processes`` is true)
-every one            ``prefetch``: epochs in flight per worker (2: a worker never waits for
-                     the net between epochs; nodes with a ``timeout`` only start on a free
-                     worker); ``allocation``: ``"least-busy"`` (default), ``"round-robin"``
+every one            ``prefetch``: epochs in flight per worker (process 2, remote 16, Dask
+                     32: enough that a worker never waits for the net between epochs;
+                     nodes with a ``timeout`` only start on a free worker); ``allocation``: ``"least-busy"`` (default), ``"round-robin"``
                      or ``"random"``; ``on_stop``: ``"drain"`` (default: ``Net.stop()``
                      lets running epochs finish, at most ``drain_timeout`` seconds, 30)
                      or ``"cancel"`` (fail them at once with ``JobCancelled``: they follow
@@ -57,6 +57,9 @@ _KEYS = {
     "dask": ("address", "scheduler_address", "n_workers", "threads_per_worker", "processes"),
 }
 _ALLOCATIONS = ("least-busy", "round-robin", "random")
+# Epochs in flight per worker by default: enough to cover the round trip (a pipe for
+# processes; a WebSocket and the server's pipe for remote pools; Dask's scheduler).
+_PREFETCH = {"thread": 2, "process": 2, "remote": 16, "dask": 32}
 
 
 @dataclass
@@ -129,7 +132,7 @@ def _parse_one(keyword: str, name: str, data: dict[str, Any], kind: Optional[str
         raise NodeConfigError(
             f"Pool {name!r} ({kind}): unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
     spec = PoolSpec(name, kind, 1)
-    spec.prefetch = _int(name, data, ("prefetch",), 2)
+    spec.prefetch = _int(name, data, ("prefetch",), _PREFETCH[kind])
     allocation = data.get("allocation", "least-busy")
     allocation = str(getattr(allocation, "value", allocation)).replace("_", "-")
     if allocation not in _ALLOCATIONS:

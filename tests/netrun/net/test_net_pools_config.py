@@ -1,0 +1,109 @@
+"""Defining pools for a Net: ``pools=...`` of every kind, the config bridge, bad definitions."""
+
+from __future__ import annotations
+
+import pytest
+from _net_graphs import pipeline
+
+from netrun.config import NetConfig
+from netrun.config.runtime import config_from_runtime, runtime_setup
+from netrun.errors import NodeConfigError
+from netrun.net import Net
+from netrun.net.pools import PoolType
+
+
+def test_pools_keyword_defines_every_kind_without_starting_anything(make_net):
+    net = make_net(pipeline("A", "B", "C", "D"), thread_pools={"io": {"size": 2}},
+                   process_pools={"cpu": {"size": 2, "threads_per_process": 2}},
+                   pools={"far": {"type": "remote", "url": "ws://127.0.0.1:9", "num_processes": 3},
+                          "cl": {"type": "dask", "n_workers": 1, "threads_per_worker": 4},
+                          "more": {"type": "thread", "size": 3}})
+    for node, pool in zip("ABCD", ("io", "cpu", "far", "cl")):
+        net.set_node_config(node, pool=pool)
+    manager = net.pool_manager
+    kinds = {name: manager.get_pool(name).pool_type for name in manager.pool_names}
+    assert kinds == {"io": PoolType.THREAD, "more": PoolType.THREAD, "cpu": PoolType.PROCESS,
+                     "far": PoolType.REMOTE, "cl": PoolType.DASK}
+    sizes = {name: manager.get_pool(name).size for name in manager.pool_names}
+    assert sizes == {"io": 2, "more": 3, "cpu": 4, "far": 3, "cl": 4}
+    assert manager.get_pool("far").is_process_pool and not manager.get_pool("io").is_process_pool
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"pools": {"x": {"size": 2}}}, "Pool 'x' in pools=... needs a 'type'"),
+    ({"pools": {"x": {"type": "cluster"}}}, "needs a 'type': one of"),
+    ({"pools": {"x": {"type": "remote"}}}, "Remote pool 'x' needs url='ws://host:port'"),
+    ({"pools": {"x": {"type": "remote", "url": "http://h:1"}}}, "needs url="),
+    ({"pools": {"x": {"type": "process", "sise": 2}}}, "Pool 'x' (process): unknown option(s) ['sise']"),
+    ({"pools": {"x": {"type": "process", "size": 0}}}, "Pool 'x' needs an integer size >= 1, got 0"),
+    ({"pools": {"x": {"type": "dask", "on_stop": "later"}}}, "on_stop must be 'drain' or 'cancel'"),
+    ({"pools": {"x": {"type": "dask", "allocation": "best"}}}, "allocation must be one of"),
+    ({"pools": {"x": {"type": "dask", "drain_timeout": -1}}}, "needs a number drain_timeout > 0"),
+    ({"pools": {"main": {"type": "thread"}}}, "pool name 'main' is not allowed"),
+    ({"thread_pools": {"x": {"size": 1}}, "pools": {"x": {"type": "dask"}}}, "Pool name 'x' is used twice"),
+    ({"process_pools": {"x": {"size": 1, "start_method": "fork"}}}, "start_method 'fork' is not available"),
+    ({"process_pools": {"x": {"type": "remote"}}}, "cannot have type 'remote'; define it in pools="),
+    ({"pools": ["x"]}, "pools must be a dict"),
+])
+def test_bad_pool_definitions_name_the_pool_and_the_fix(options, message):
+    with pytest.raises(NodeConfigError) as info:
+        Net(pipeline("A"), **options)
+    assert message in str(info.value)
+
+
+def test_global_init_mode_is_refused_for_remote_pools(make_net):
+    net = make_net(pipeline("A"), pools={"far": {"type": "remote", "url": "ws://127.0.0.1:9"}})
+    with pytest.raises(NodeConfigError, match="a remote pool runs start functions once per worker process"):
+        net.set_node_config("A", pool="far", pool_init_mode="global")
+
+
+TOML = """
+[net]
+on_error = "continue"
+
+[net.pools.far]
+type = "remote"
+url = "ws://127.0.0.1:9"
+num_processes = 2
+
+[net.pools.cl]
+type = "dask"
+n_workers = 1
+threads_per_worker = 1
+processes = false
+
+[nodes.A]
+[nodes.A.options]
+pool = "far"
+
+[nodes.B]
+[nodes.B.options]
+pool = "cl"
+"""
+
+
+def test_remote_and_dask_pools_from_a_definition_reach_the_net():
+    from netrun.net import Net
+
+    setup = runtime_setup(NetConfig.from_toml(TOML))
+    assert sorted(setup.net_kwargs["pools"]) == ["cl", "far"]
+    net = Net.from_setup(setup, handle_sigint=False)
+    try:
+        executors = net._core.executors
+        assert (executors["far"].kind, executors["far"].size) == ("remote", 2)
+        assert (executors["cl"].kind, executors["cl"].size) == ("dask", 1)
+        assert net.get_node_config("A").pool == "far"
+    finally:
+        net.stop()
+
+
+def test_saving_a_net_with_pools_writes_no_secrets():
+    cfg = config_from_runtime(pipeline("A"), net_options={"pools": {
+        "far": {"type": "remote", "url": "ws://h:1", "token": "s3cret", "num_processes": 2, "prefetch": 4},
+        "cpu": {"type": "process", "size": 3},
+        "cl": {"type": "dask", "address": "tcp://h:8786"}}})
+    text = cfg.to_toml()
+    assert "s3cret" not in text and "prefetch" not in text
+    assert cfg.pools["far"].spec.url == "ws://h:1" and cfg.pools["far"].spec.num_processes == 2
+    assert cfg.pools["cpu"].spec.num_processes == 3
+    assert cfg.pools["cl"].spec.scheduler_address == "tcp://h:8786"
