@@ -23,7 +23,8 @@ How they are handled (and how this differs from the published 0.5.0 runtime):
 Control types and their values (``netrun.config.signals.CONTROL_TYPES``):
 ``start_epoch`` (no value; a source node gets a new epoch, a node with input ports starts
 its oldest waiting epoch now), ``cancel_epoch`` (``str`` epoch ID, waiting or running),
-``cancel_all_epochs``, ``init_node`` / ``close_node`` (call the start / stop function),
+``cancel_all_epochs``, ``init_node`` / ``close_node`` (call the start / stop function; a node
+closed this way is not started again by later runs, only by ``init_node``),
 ``enable``, ``disable``, ``set_epoch_count`` (``int`` >= 0), ``reset_epoch_count``. A
 control that takes no value ignores the value of a packet arriving over an edge (so a
 signal port can drive a control port directly).
@@ -140,6 +141,7 @@ class ControlHandler:
     def __init__(self, core: Any) -> None:
         self.core = core
         self.sent: dict[str, int] = {}  # packet ID -> send order, for send_control packets
+        self.closed: set[str] = set()  # nodes closed by close_node (not restarted by a run)
 
     def apply_pending(self) -> None:
         """Apply every control epoch the scheduler set aside (loop thread, before launching)."""
@@ -299,8 +301,13 @@ class ControlHandler:
                            else executor.stop_nodes(core, [node]))
             else:
                 await core.call_lifecycle(node, func, phase)
-        # closed: the next run starts the node again before its next epoch
+        # a node closed by this control stays closed (runs do not start it again, the net's
+        # stop does not close it twice) until an init_node control
         node.started_funcs = phase == "start"
+        if phase == "start":
+            self.closed.discard(node.name)
+        else:
+            self.closed.add(node.name)
         if core.signals is not None:
             core.signals.node_event([node], "node_initialized" if phase == "start" else "node_closed")
 

@@ -578,6 +578,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         per_pool: dict[str, list[NodeRuntime]] = {}
         fresh = [n for n in self.nodes.values() if not n.started_funcs] if self.signals is not None else None
         for node in self.nodes.values():
+            if self.controls is not None and node.name in self.controls.closed:
+                continue  # closed by a close_node control, until an init_node control
             if node.started_funcs:
                 continue
             node.started_funcs = True
@@ -592,7 +594,7 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         for pool, nodes in per_pool.items():
             await self.executors[pool].init_nodes(self, nodes)
         if fresh:
-            self.signals.node_event(fresh, "node_initialized")
+            self.signals.node_event([n for n in fresh if n.started_funcs], "node_initialized")
         self.started = True
 
     async def call_lifecycle(self, node: NodeRuntime, func: Callable[..., Any], phase: str) -> None:
