@@ -80,9 +80,11 @@ def request_sources(graph: Any, node_name: str) -> list[str]:
 
 
 def check_request_config(graph: Any) -> None:
-    """Check that every node with automatic requests can resolve them (``RequestError``)."""
+    """Check that every node with automatic requests (a request config with triggers) can
+    resolve them (``RequestError``)."""
     for name, node in graph.nodes().items():
-        if getattr(node, "dependency_request_config", None) is not None:
+        config = getattr(node, "dependency_request_config", None)
+        if config is not None and list(config.triggers):
             request_sources(graph, name)
 
 

@@ -163,10 +163,19 @@ class TargetMethods:
             reported = self.__dict__["_reported_targets"] = set()
         return reported
 
-    def run_to_targets(self, targets: Any, *, max_iterations: int = 1000) -> list[TargetInputSalvo]:
+    def run_to_targets(self, targets: Any, *, max_iterations: int = 1000) -> Any:
         """Run only the nodes upstream of ``targets`` and return the input of every target
-        epoch that became startable, each exactly once (see ``netrun.net._targets``). The
-        target epochs are not executed. Unknown targets raise ``TargetNotFoundError``."""
+        epoch that became startable (a list of :class:`TargetInputSalvo`), each exactly once
+        (see ``netrun.net._targets``). The target epochs are not executed. Unknown targets
+        raise ``TargetNotFoundError``.
+
+        Synchronous, like the net's other run methods; in a net opened with ``await
+        net.init()`` and called from a coroutine it returns a coroutine instead (0.5.0's
+        ``await net.run_to_targets(...)``), as the other 0.5.0 run methods do.
+        """
+        async_call = getattr(self, "_async_call", None)
+        if async_call is not None and async_call():
+            return self.async_run_to_targets(targets, max_iterations=max_iterations)
         loop_thread = self._loop_thread  # type: ignore[attr-defined]
         if loop_thread.in_loop_thread():
             raise NetStateError("run_to_targets was called from inside the net's own event loop "
