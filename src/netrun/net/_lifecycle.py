@@ -47,6 +47,8 @@ class LifecycleMixin:
     # ------------------------------------------------------------------ launching
     def launch(self, run: Any, executor: Any) -> None:
         node = run.node
+        if node.compat is not None and node.compat.intercept(self, run, executor):
+            return  # max_epochs / defer_init (config front door, _compat_policy.py)
         node.running += 1
         self.running += 1
         run.executor = executor
@@ -213,7 +215,9 @@ class LifecycleMixin:
         self.wake()
 
     def _failing(self, run: Any, ctx: Any, exc: BaseException) -> None:
-        if self.on_error != "continue" and not self._may_retry(run, ctx, exc):
+        if (self.on_error != "continue" or (self.failure_policy is not None
+                                            and self.failure_policy.propagates(run.node))) \
+                and not self._may_retry(run, ctx, exc):
             # pause at once, so that no further epoch starts while the failure is handled
             self.pause_requested = True
         self.spawn(self._attempt_failed(run, ctx, exc))
@@ -322,7 +326,9 @@ class LifecycleMixin:
                               f"'{node.name}': {error!r}", RuntimeWarning, stacklevel=2)
         if self.error_callback is not None:
             await self._call_hook(node, self.error_callback, (exc, node.name, run.id), "error_callback")
-        if self.on_error == "pause":
+        if self.failure_policy is not None:  # EpochError raised or queued (config front door)
+            self.failure_policy.failed(self, run, exc)
+        elif self.on_error == "pause":
             self.pause_requested = True
         elif self.on_error == "raise":
             if self.pending_raise is None:

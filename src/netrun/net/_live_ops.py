@@ -108,6 +108,8 @@ class LiveOpsMixin:
         with engine.lock:
             if ctx._closed is not None:
                 ctx._check_open()
+            if self.undeclared is not None and ctx._node.may_orphan:  # error_on_undeclared_output
+                self.undeclared.check(self, ctx.node_name, ctx.epoch_id, condition)
             orphans = engine.send_output_salvo_held(ctx.epoch_id, condition, ctx._node.may_orphan)
         if orphans:
             self.route_orphans(ctx.node_name, ctx.epoch_id, orphans)
@@ -131,6 +133,8 @@ class LiveOpsMixin:
         for pid, port in orphans:
             name = queues.queue_of(node_name, port)
             if name is None:
+                if self.undeclared is not None:  # a config with explicit output queues: dropped
+                    self.undeclared.drop(self, node_name, epoch_id, pid, port)
                 continue  # no queue: the packet stays outside the net with its value
             entry = store.pop_entry(pid) if store.has_value(pid) else None
             engine.consume_packet(pid)
@@ -164,6 +168,8 @@ class LiveOpsMixin:
                 elif kind is _LOAD:
                     engine.load_output_port(_real_id(action.packet), action.port_name)
                 else:
+                    if self.undeclared is not None and run.node.may_orphan:
+                        self.undeclared.check(self, run.node.name, run.id, action.salvo_condition_name)
                     orphans.extend(engine.send_output_salvo(run.id, action.salvo_condition_name,
                                                             run.node.may_orphan))
             if finish:

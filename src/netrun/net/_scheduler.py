@@ -125,6 +125,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.epoch_start_callbacks: list[Callable[..., Any]] = []
         self.epoch_end_callbacks: list[Callable[..., Any]] = []
         self.run_error: Optional[BaseException] = None
+        # config front door hooks (_compat_policy.py); None unless a NetConfig sets them
+        self.failure_policy: Any = None
+        self.undeclared: Any = None
+        self.on_started: Optional[Callable[[], Any]] = None
         # observability (net actions, epoch logs); flush_actions is None unless net
         # actions are wanted, and is then called once per propagation round
         self.observe = Observability(self)
@@ -385,9 +389,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.idle.clear()
         self.state = NetState.RUNNING
 
-    async def drive(self, mode: str, claimed: bool = False) -> bool:
+    async def drive(self, mode: str, claimed: bool = False, body: Optional[Callable[[], Any]] = None) -> bool:
         """Run the net: ``"step"`` (one step), ``"until_blocked"`` or ``"background"`` (keep
-        waiting for new work until paused). Returns whether any epoch was started."""
+        waiting for new work until paused). Returns whether any epoch was started.
+        ``body``: a coroutine function run instead of the mode (``execute_epoch``, ``init``)."""
         if not claimed:
             self.claim()
         self.loop = asyncio.get_running_loop()
@@ -395,7 +400,9 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         any_started = False
         try:
             await self.ensure_started()
-            if mode == "step":
+            if body is not None:
+                any_started = bool(await body())
+            elif mode == "step":
                 any_started = await self._drive_step()
             else:
                 any_started = await self._drive_loop(mode == "background")
@@ -580,8 +587,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         for node in self.nodes.values():
             if self.controls is not None and node.name in self.controls.closed:
                 continue  # closed by a close_node control, until an init_node control
-            if node.started_funcs:
-                continue
+            if node.started_funcs or (node.compat is not None and node.compat.init_pending):
+                continue  # (a defer_init node starts before its first epoch)
             node.started_funcs = True
             if node.start_func is None:
                 continue
@@ -596,6 +603,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         if fresh:
             self.signals.node_event([n for n in fresh if n.started_funcs], "node_initialized")
         self.started = True
+        if self.on_started is not None:  # run_on_init nodes (config front door)
+            self.on_started()
 
     async def call_lifecycle(self, node: NodeRuntime, func: Callable[..., Any], phase: str) -> None:
         try:

@@ -41,6 +41,16 @@ class NetDefinitionMethods:
         """A net from a resolved ``netrun.config.runtime.RuntimeSetup``; ``net_options`` are
         extra ``Net(...)`` keywords (e.g. ``handle_sigint=False`` off the main thread)."""
         net = cls(setup.graph, **setup.net_kwargs, **net_options)  # type: ignore[call-arg]
+        net._apply_setup(setup)
+        return net
+
+    def _apply_setup(self, setup: Any) -> None:
+        """Apply a resolved setup to this freshly built net: node functions, options, port
+        types, and the config's front-door settings (``max_epochs``, ``run_on_init``,
+        ``propagate_exceptions``...; see ``netrun.net._compat_policy``)."""
+        from netrun.net._compat_policy import apply_config_settings
+
+        net: Any = self
         for name, funcs in setup.node_funcs.items():
             net.set_node_exec(name, *funcs)
         for name, options in setup.node_options.items():
@@ -50,7 +60,7 @@ class NetDefinitionMethods:
         for (node, port), spec in setup.output_port_types.items():
             net.set_output_port_type(node, port, spec)
         net._definition = setup.config
-        return net
+        apply_config_settings(net, setup.config, getattr(net, "_run_init_nodes", True))
 
     @classmethod
     def from_file(cls, path: str | Path, *, global_node_vars: Optional[Mapping[str, Any]] = None,

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Optional
 from netrun_sim import Graph
 
 from netrun.errors import InputPortNotFoundError, NodeConfigError, OutputPortNotFoundError
+from netrun.net._compat_api import CompatMethods, net_from_config
 from netrun.net._loop import LoopThread, SigintPause
 from netrun.net._observability import NetObservabilityMethods
 from netrun.net._controls import ControlMethods
@@ -61,7 +62,7 @@ def _pick(spec_name: str, spec_value: Any, short_name: str, short_value: Any) ->
     return spec_value if spec_value is not None else short_value
 
 
-class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods, RequestMethods, TargetMethods, NetObservabilityMethods):
+class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods, RequestMethods, TargetMethods, NetObservabilityMethods):
     """A running instance of a graph: node functions, packet values, scheduling, errors,
     history and logs. See PROJECT_SPEC "The Net Class" for the options.
 
@@ -100,10 +101,13 @@ class Net(RunMethods, NetDefinitionMethods, NetCheckpointMethods, ControlMethods
         output_queues: Any = True,
         node_log_max_entries: Optional[int] = None,
         handle_sigint: bool = True,
+        run_init_nodes: bool = True,
         pools: Optional[dict[str, Any]] = None,
     ) -> None:
-        if not isinstance(graph, Graph):
-            raise TypeError(f"Net needs a netrun_sim Graph, got {type(graph).__name__}")
+        if not isinstance(graph, Graph):  # Net(NetConfig | path): the config front door
+            net_from_config(self, graph, {k: v for k, v in locals().items() if k not in ("self", "graph")},
+                            Net.__init__)
+            return
         # Kept for save_definition (the options a definition file records).
         self._init_options = {k: v for k, v in locals().items() if k not in ("self", "graph")}
         self._definition: Any = None

@@ -1,0 +1,632 @@
+"""The published 0.5.0 lifecycle and run API, as methods of ``Net`` on the one scheduler.
+
+Mixed into :class:`~netrun.net.Net` before :class:`~netrun.net._run_methods.RunMethods`.
+Every method drives the same :class:`~netrun.net._scheduler.Scheduler` as the PROJECT_SPEC
+methods; nothing here runs epochs another way.
+
+**Naming: one method name, two call forms.** 0.5.0's run methods are coroutines
+(``await net.run_until_blocked()``); PROJECT_SPEC's are synchronous (``net.run_step()``), and
+where both define a name, PROJECT_SPEC's call form wins. The rule:
+
+* a net opened with ``await net.init()`` (``async with Net(...)`` does that) is in *async
+  mode*: called from a coroutine (a running event loop in the calling thread), ``run_step``,
+  ``run_until_blocked``, ``wait_until_blocked`` and ``close`` return coroutines with 0.5.0's
+  semantics and return values, running on the caller's loop;
+* otherwise (and always when called from plain synchronous code) they are PROJECT_SPEC's
+  synchronous methods on the net's private loop thread. ``run_until_blocked()`` then returns
+  0.5.0's tuple as well;
+* the 0.5.0 names without a PROJECT_SPEC counterpart (``init``, ``execute_epoch``,
+  ``execute_node``, ``start_background``, ``wait_until_stopped``) are coroutines; each has a
+  ``*_sync`` form (``init_sync``, ``close_sync``, ``run_until_blocked_sync``,
+  ``run_step_sync``, ``execute_epoch_sync``, ``execute_node_sync``) that runs on the net's
+  persistent private loop, so the sync API works (0.5.0's ``asyncio.run`` per call did not).
+
+Return values: ``run_step`` / ``run_until_blocked`` give ``(progress, net_actions,
+epoch_logs)``: whether any epoch started, the engine actions as ``NetActionLog`` records
+when the observability layer provides them (else ``[]``), and the :class:`EpochLog` of every
+epoch that ended during the call. ``execute_epoch`` / ``execute_node`` (inside the net)
+return the epoch's :class:`EpochLog`; ``execute_node(..., outside_net=True)`` returns
+``{out_port: [values]}``.
+
+Errors: every epoch failure is an :class:`~netrun.errors.EpochError` (see
+``_compat_policy.py``): raised by the run call, or queued in ``net.exception_queue`` when the
+node does not propagate exceptions; ``net.propagate_exceptions()`` raises the queued ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Optional
+
+from netrun.errors import (
+    EpochCancelled,
+    EpochNotFoundError,
+    InputPortNotFoundError,
+    NetStateError,
+    NodeConfigError,
+)
+from netrun.net._compat_policy import epoch_error, fire_init_nodes, is_loop_of_core
+from netrun.net._detached import AsyncDetachedContext, DetachedContext, pick_salvo_condition
+from netrun.net._records import EpochRun
+from netrun.net.state import NetState
+
+__all__ = ["CompatMethods"]
+
+
+class CompatMethods:
+    """0.5.0 lifecycle/run methods of :class:`~netrun.net.Net` (see the module docstring)."""
+
+    _core: Any
+    _loop_thread: Any
+    _compat_async = False  # opened with ``await net.init()``: 0.5.0 call forms from coroutines
+    _compat_init_called = False
+    _compat_inited = False
+    _compat_paused = False
+    _compat_task: Optional[asyncio.Task] = None
+    _compat_config: Any = None
+    _compat_init_nodes: list = []
+    _run_init_nodes = True
+
+    # ------------------------------------------------------------------ helpers
+    def _async_call(self) -> bool:
+        """Whether a clashing name is called in its 0.5.0 (coroutine) form."""
+        if not self._compat_async:
+            return False
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return not self._loop_thread.in_loop_thread()
+
+    async def _collecting(self, run: Any) -> tuple[bool, list, list]:
+        """Await a drive while collecting the ``EpochLog`` of every epoch that ends."""
+        core = self._core
+        observe = getattr(core, "observe", None)
+        if observe is not None and hasattr(observe, "collect"):  # net actions + epoch logs
+            with observe.collect() as collector:
+                progress = await run
+            return bool(progress), collector.net_actions, collector.epoch_logs
+        logs: list = []
+
+        def collect(node_name: str, epoch_id: str, log: Any) -> None:
+            logs.append(log)
+
+        core.epoch_end_callbacks.append(collect)
+        try:
+            progress = await run
+        finally:
+            core.epoch_end_callbacks.remove(collect)
+        return bool(progress), [], logs
+
+    def _claimed_sync(self, make: Any) -> Any:
+        """Run ``make()`` (a coroutine using a claimed drive) on the private loop."""
+        core = self._core
+        if self._loop_thread.in_loop_thread():
+            raise NetStateError(
+                "A synchronous run method was called from inside the net's own event loop "
+                "(e.g. from a node function); this would deadlock")
+        core.claim()
+        try:
+            return self._sync(make())  # type: ignore[attr-defined]
+        except BaseException:
+            if core.driving and not self._loop_thread.is_running:
+                core.driving = False
+            raise
+
+    # ------------------------------------------------------------------ lifecycle
+    async def init(self, run_init_nodes: Optional[bool] = None) -> None:
+        """Start pools, call init functions (except ``defer_init`` nodes'), and run the
+        ``run_on_init`` nodes once each (skipping disabled nodes). Puts the net in async
+        mode (module docstring). Raises ``NetStateError`` if called twice."""
+        self._check_init()
+        self._compat_async = True
+        await self._core.drive("init", body=self._init_body(run_init_nodes))
+
+    def init_sync(self, run_init_nodes: Optional[bool] = None) -> None:
+        """:meth:`init` on the net's private loop (the sync API; works, unlike 0.5.0's)."""
+        self._check_init()
+        self._claimed_sync(lambda: self._core.drive("init", claimed=True, body=self._init_body(run_init_nodes)))
+
+    def _check_init(self) -> None:
+        if self._compat_init_called:
+            raise NetStateError("The net is already initialised (init() was called before); "
+                                "call init() once, or use `async with` / `with` alone")
+        if self._core.state is NetState.STOPPED:
+            raise NetStateError("Cannot init: the net is closed; build a new Net")
+        self._compat_init_called = True
+
+    def _init_body(self, run_init_nodes: Optional[bool]) -> Any:
+        fire = self._run_init_nodes if run_init_nodes is None else run_init_nodes
+
+        async def body() -> bool:
+            core = self._core
+            if self._compat_inited:
+                return False
+            ids = fire_init_nodes(self) if fire else []  # type: ignore[arg-type]
+            self._compat_inited = True
+            core.on_started = None
+            if ids:
+                await _run_selected(core, ids)
+            return bool(ids)
+
+        return body
+
+    async def async_close(self) -> None:
+        """Close the net (0.5.0 ``await net.close()``): running epochs finish, close (stop)
+        functions of initialised nodes run, pools shut down."""
+        await self._stop_compat_task()
+        await self.async_stop()  # type: ignore[attr-defined]
+
+    def close_sync(self) -> None:
+        """Close the net from synchronous code (same as :meth:`stop`)."""
+        self.stop()  # type: ignore[attr-defined]
+
+    def close(self) -> Any:  # type: ignore[override]
+        """Close the net: ``net.close()`` (sync, PROJECT_SPEC ``stop``), or ``await
+        net.close()`` in async mode (module docstring)."""
+        if self._async_call():
+            return self.async_close()
+        self.stop()  # type: ignore[attr-defined]
+        return None
+
+    def __enter__(self) -> Any:
+        if not self._compat_init_called and self._core.state is not NetState.STOPPED:
+            self.init_sync()
+        return self
+
+    async def __aenter__(self) -> Any:
+        if not self._compat_init_called and self._core.state is not NetState.STOPPED:
+            await self.init()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.async_close()
+
+    @property
+    def initialized(self) -> bool:
+        """Whether the net was initialised (``init()``) or has run."""
+        return self._compat_init_called or self._compat_inited or bool(self._core.started)
+
+    # ------------------------------------------------------------------ running
+    def run_step(self, start_epochs: bool = True, threaded: bool = False, *,
+                 auto_start_epochs: Optional[bool] = None) -> Any:
+        """PROJECT_SPEC: one step (returns whether an epoch started). In async mode from a
+        coroutine: 0.5.0's ``await net.run_step(auto_start_epochs=True)`` returning
+        ``(progress, net_actions, epoch_logs)``."""
+        start = start_epochs if auto_start_epochs is None else auto_start_epochs
+        if self._async_call():
+            return self._async_step(start)
+        return super().run_step(start, threaded)  # type: ignore[misc]
+
+    async def _async_step(self, start: bool) -> tuple[bool, list, list]:
+        if not start:
+            return self._advance_only(), [], []
+        return await self._collecting(self._core.drive("step"))
+
+    def _advance_only(self) -> bool:
+        core = self._core
+        if core.driving:
+            raise NetStateError("Cannot step the engine while the net is running; pause it first")
+        before = len(core.runs)
+        core.advance()
+        return len(core.runs) != before
+
+    def run_step_sync(self, auto_start_epochs: bool = True) -> tuple[bool, list, list]:
+        """0.5.0's ``run_step`` from synchronous code: ``(progress, net_actions, epoch_logs)``."""
+        if not auto_start_epochs:
+            return self._sync(self._async_step(False), sigint=False)  # type: ignore[attr-defined]
+        return self._claimed_sync(lambda: self._collecting(self._core.drive("step", claimed=True)))
+
+    def run_until_blocked(self, *, auto_start_epochs: bool = True) -> Any:  # type: ignore[override]
+        """Run until blocked; returns ``(progress, net_actions, epoch_logs)``. Sync (same as
+        :meth:`start`) or, in async mode from a coroutine, a coroutine (0.5.0)."""
+        if self._async_call():
+            return self.async_run_until_blocked(auto_start_epochs=auto_start_epochs)
+        return self.run_until_blocked_sync(auto_start_epochs=auto_start_epochs)
+
+    def run_until_blocked_sync(self, *, auto_start_epochs: bool = True) -> tuple[bool, list, list]:
+        """Run until blocked from synchronous code: ``(progress, net_actions, epoch_logs)``."""
+        if not auto_start_epochs:
+            return self._sync(self._async_step(False), sigint=False)  # type: ignore[attr-defined]
+        return self._claimed_sync(lambda: self._collecting(self._core.drive("until_blocked", claimed=True)))
+
+    async def async_run_until_blocked(self, *, auto_start_epochs: bool = True) -> tuple[bool, list, list]:  # type: ignore[override]
+        """Async form of :meth:`run_until_blocked` on the caller's loop."""
+        if not auto_start_epochs:
+            return self._advance_only(), [], []
+        return await self._collecting(self.async_start())  # type: ignore[attr-defined]
+
+    async def execute_epoch(self, epoch_id: str) -> Any:
+        """Run one startable epoch now (also of a disabled node); returns its ``EpochLog``.
+        A failure is raised (or queued) as ``EpochError``."""
+        core = self._core
+        epoch_id = str(epoch_id)
+        out: dict = {}
+
+        async def body() -> bool:
+            out.update(await _run_selected(core, [epoch_id]))
+            return True
+
+        _check_startable(core, epoch_id)
+        await core.drive("execute_epoch", body=body)
+        return out.get(epoch_id)
+
+    def execute_epoch_sync(self, epoch_id: str) -> Any:
+        """:meth:`execute_epoch` from synchronous code."""
+        return self._sync(self.execute_epoch(epoch_id), sigint=False)  # type: ignore[attr-defined]
+
+    async def execute_node(self, node: str, inputs: Optional[dict[str, list[Any]]] = None, *,
+                           outside_net: bool = False) -> Any:
+        """Run a node once on ``inputs`` (``{in_port: [values]}``, default none).
+
+        The input salvo condition is the first one satisfied by the input counts (else
+        ``SalvoConditionNotMetError``). Inside the net (default) the values become packets
+        on the node's input ports, an epoch is created for them and run like any other (its
+        outputs flow on through edges and output queues); returns the epoch's ``EpochLog``.
+        ``outside_net=True`` calls the function directly with a throw-away context, nothing
+        touches the net; returns ``{out_port: [values]}`` of the salvos it sent. A failure
+        is an ``EpochError`` either way.
+        """
+        core = self._core
+        runtime = core.node(node)
+        values = _check_inputs(runtime, inputs)
+        graph_node = core.engine.graph.nodes()[node]
+        condition = pick_salvo_condition(graph_node, {p: len(v) for p, v in values.items()})
+        if runtime.exec_func is None:
+            raise NodeConfigError(f"Node '{node}' has no exec function to execute; set one with "
+                                  f"net.set_node_exec('{node}', func) or a factory in its config")
+        if outside_net:
+            return await _execute_outside(core, runtime, graph_node, values)
+        out: dict = {}
+
+        async def body() -> bool:
+            epoch_id = _create_epoch(core, runtime, values, condition)
+            out["id"] = epoch_id
+            out.update(await _run_selected(core, [epoch_id]))
+            return True
+
+        await core.drive("execute_node", body=body)
+        return out.get(out.get("id"))
+
+    def execute_node_sync(self, node: str, inputs: Optional[dict[str, list[Any]]] = None, *,
+                          outside_net: bool = False) -> Any:
+        """:meth:`execute_node` from synchronous code."""
+        return self._sync(self.execute_node(node, inputs, outside_net=outside_net), sigint=False)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ background
+    async def start_background(self) -> None:
+        """Initialise if needed and keep running in the background on the caller's loop
+        (new work is picked up) until ``pause()``, ``wait_until_blocked()`` or ``close()``."""
+        if not self._compat_init_called and not self._core.started:
+            await self.init()
+        self._compat_async = True
+        self._launch_background_task()
+
+    def _launch_background_task(self) -> None:
+        core = self._core
+        if self._compat_task is not None and not self._compat_task.done():
+            raise NetStateError("The net is already running in the background; pause() or "
+                                "wait_until_blocked() first")
+        core.claim()
+        self._compat_paused = False
+        self._compat_task = asyncio.get_running_loop().create_task(core.drive("background", claimed=True))
+
+    def pause(self) -> None:  # type: ignore[override]
+        """Running epochs finish, no new ones start. From the loop the net runs on (async
+        mode) this only requests the pause; elsewhere it waits (PROJECT_SPEC)."""
+        self._compat_paused = True
+        core = self._core
+        if core.driving and is_loop_of_core(core):
+            core.request_pause()
+            return
+        super().pause()  # type: ignore[misc]
+
+    def resume(self) -> None:
+        """Undo :meth:`pause`: a background run that was paused starts again (on the loop it
+        ran on). Without a paused background run this only clears the flag."""
+        was_paused, self._compat_paused = self._compat_paused, False
+        if not was_paused or self._core.driving or self._core.state is NetState.STOPPED:
+            return
+        task = self._compat_task
+        if task is not None:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+            self._launch_background_task()
+        elif getattr(self, "_was_threaded", False):
+            self.start(threaded=True)  # type: ignore[attr-defined]
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` was called and not undone by :meth:`resume`."""
+        return self._compat_paused
+
+    def wait_until_blocked(self, timeout: Optional[float] = None) -> Any:  # type: ignore[override]
+        """PROJECT_SPEC: block until a background run finds the net blocked. In async mode
+        from a coroutine: 0.5.0's ``await net.wait_until_blocked()`` (the background run
+        ends once the net is blocked)."""
+        if self._async_call():
+            return self._async_wait_blocked(timeout)
+        return super().wait_until_blocked(timeout)  # type: ignore[misc]
+
+    async def _async_wait_blocked(self, timeout: Optional[float]) -> bool:
+        core = self._core
+        task = self._compat_task
+        if task is None:
+            return await self.async_wait_until_blocked(timeout)  # type: ignore[attr-defined]
+        if not await core.wait_idle(timeout):
+            return False
+        core.request_pause()
+        await self._stop_compat_task(raise_error=True)
+        return True
+
+    async def wait_until_stopped(self) -> None:
+        """Wait until the background run ends (``pause()``, SIGINT or ``close()``)."""
+        task = self._compat_task
+        if task is not None:
+            await asyncio.shield(task)
+            self._compat_task = None
+
+    async def _stop_compat_task(self, raise_error: bool = False) -> None:
+        task, self._compat_task = self._compat_task, None
+        if task is None:
+            return
+        if not task.done():
+            self._core.request_pause()
+        try:
+            await task
+        except Exception:
+            if raise_error:
+                raise
+
+    def is_blocked(self) -> bool:
+        """Nothing running, no enabled node with an epoch it could start, and the engine
+        can make no progress."""
+        core = self._core
+        if core.running or core.tasks:
+            return False
+        for name in core.ready_nodes:
+            node = core.nodes[name]
+            if node.enabled and node.ready:
+                return False
+        return not core.engine.dirty and core.engine.is_blocked()
+
+    # ------------------------------------------------------------------ nodes
+    def enable_node(self, node: str) -> None:
+        """Let a disabled node start epochs again (its waiting epochs start on the next run,
+        or at once during a background run)."""
+        self._core.node(node).enabled = True
+        self._core.work_arrived()
+
+    def disable_node(self, node: str) -> None:
+        """Stop starting epochs of ``node``: its startable epochs wait (running ones finish)."""
+        self._core.node(node).enabled = False
+
+    def is_node_enabled(self, node: str) -> bool:
+        """Whether ``node`` may start epochs."""
+        return self._core.node(node).enabled
+
+    # ------------------------------------------------------------------ inspection
+    def get_packets_at_all_ports(self, node: str) -> dict[str, list[str]]:
+        """``{input_port: [packet_id]}`` of the packets waiting at a node's input ports."""
+        return {port: self.get_packets_at_port(node, port)  # type: ignore[attr-defined]
+                for port in self._core.node(node).in_ports}
+
+    def get_packets_in_epoch(self, epoch_id: str) -> list[str]:
+        """IDs of the packets inside an epoch (its input salvo until consumed, and packets
+        it created and has not sent)."""
+        from netrun_sim import PacketLocation
+
+        if self._core.engine.get_epoch(str(epoch_id)) is None:
+            raise EpochNotFoundError(f"Epoch {epoch_id} is not in the net (finished, cancelled or "
+                                     f"never created); get_startable_epochs() lists the waiting ones")
+        return self._core.engine.packets_at(PacketLocation.node(str(epoch_id)))
+
+    @property
+    def config(self) -> Any:
+        """The ``NetConfig`` the net was built from (``None`` for ``Net(graph)``)."""
+        return self._compat_config if self._compat_config is not None else getattr(self, "_definition", None)
+
+    @property
+    def netsim(self) -> Any:
+        """The engine (``netrun_sim.NetSim``), for inspection; change it only through the net."""
+        return self._core.engine.sim
+
+    @property
+    def epochs(self) -> dict[str, Any]:
+        """``{epoch_id: engine Epoch}`` of the epochs the net holds (startable and running)."""
+        engine = self._core.engine
+        out = {}
+        for epoch_id in list(self._core.runs):
+            epoch = engine.get_epoch(epoch_id)
+            if epoch is not None:
+                out[epoch_id] = epoch
+        return out
+
+    # ------------------------------------------------------------------ errors
+    @property
+    def exception_queue(self) -> list:
+        """``EpochError``s of nodes with ``propagate_exceptions = false`` (not raised)."""
+        policy = self._core.failure_policy
+        return policy.exception_queue if policy is not None else []
+
+    def propagate_exceptions(self) -> None:
+        """Raise the queued ``EpochError`` (one), or an ``ExceptionGroup`` of them, and clear
+        the queue; nothing when it is empty."""
+        policy = self._core.failure_policy
+        if policy is None or not policy.exception_queue:
+            return
+        errors, policy.exception_queue = policy.exception_queue, []
+        if len(errors) == 1:
+            raise errors[0]
+        raise ExceptionGroup("Multiple epoch failures", errors)
+
+    def clear_dead_letter_queue(self) -> list:
+        """Return the dead-letter entries and empty the queue."""
+        dlq = self._core.dlq
+        entries = dlq.get_all()
+        dlq.clear()
+        return entries
+
+
+# ---------------------------------------------------------------------- module helpers
+def _check_inputs(runtime: Any, inputs: Optional[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    values: dict[str, list[Any]] = {}
+    for port, vals in (inputs or {}).items():
+        if port not in runtime.in_ports:
+            raise InputPortNotFoundError(
+                f"Node '{runtime.name}' has no input port {port!r}; its input ports are: "
+                f"{', '.join(runtime.in_ports) or 'none'}")
+        if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
+            raise TypeError(f"execute_node inputs are {{port: [values]}}; port {port!r} of node "
+                            f"'{runtime.name}' got {type(vals).__name__} (wrap it in a list)")
+        values[port] = list(vals)
+    return values
+
+
+def _check_startable(core: Any, epoch_id: str) -> None:
+    item = core.runs.get(epoch_id)
+    if item is None:
+        raise EpochNotFoundError(f"Epoch {epoch_id} is not a startable epoch of this net; "
+                                 f"net.get_startable_epochs() lists them")
+    if type(item) is not tuple and item.started:
+        raise NetStateError(f"Epoch {epoch_id} is already running")
+    name = item[1] if type(item) is tuple else item.node.name
+    if core.nodes[name].exec_func is None:
+        raise NodeConfigError(f"Epoch {epoch_id} belongs to node '{name}', which has no exec "
+                              f"function; set one with net.set_node_exec('{name}', func)")
+
+
+def _take(core: Any, epoch_id: str) -> Any:
+    """Take a startable epoch out of its node's ready queue, as an ``EpochRun``."""
+    _check_startable(core, epoch_id)
+    item = core.runs[epoch_id]
+    name = item[1] if type(item) is tuple else item.node.name
+    node = core.nodes[name]
+    try:
+        node.ready.remove(item)
+    except ValueError:
+        pass
+    if not node.ready:
+        core.ready_nodes.pop(name, None)
+    if type(item) is tuple:
+        item = EpochRun(item[0], node, item[2], item[3], item[4], item[5])
+        core.runs[epoch_id] = item
+    return item
+
+
+async def _run_selected(core: Any, epoch_ids: list[str]) -> dict[str, Any]:
+    """Inside a drive: launch exactly these epochs, wait for them (and what they spawned)
+    to end; returns ``{epoch_id: EpochLog}``."""
+    wanted = set(epoch_ids)
+    logs: dict[str, Any] = {}
+
+    def collect(node_name: str, epoch_id: str, log: Any) -> None:
+        if epoch_id in wanted:
+            logs[epoch_id] = log
+
+    core.epoch_end_callbacks.append(collect)
+    try:
+        for epoch_id in epoch_ids:
+            run = _take(core, epoch_id)
+            executor = core._pick_executor(run.node)
+            while executor is None:
+                await core._wait()
+                executor = core._pick_executor(run.node)
+            core.launch(run, executor)
+        while len(logs) < len(wanted) and core.run_error is None:
+            if core.running == 0 and not core.tasks and not core._done:
+                break
+            await core._wait()
+        await core._drain()
+    finally:
+        core.epoch_end_callbacks.remove(collect)
+    return logs
+
+
+def _create_epoch(core: Any, runtime: Any, values: dict[str, list[Any]], condition: str) -> str:
+    """Packets for ``values`` on the node's input ports and a startable epoch holding them."""
+    engine = core.engine
+    pairs: list[tuple[str, str]] = []
+    with engine.lock:
+        for port, vals in values.items():
+            for value in vals:
+                pid = engine.inject_to_input(runtime.name, port, 1)[0]
+                core.store.store_value(pid, value)
+                pairs.append((port, pid))
+        epoch_id = engine.create_epoch(runtime.name, pairs, condition)
+    core.runs[epoch_id] = EpochRun(epoch_id, runtime, tuple(pairs), condition, time.monotonic())
+    return epoch_id
+
+
+async def _execute_outside(core: Any, runtime: Any, graph_node: Any, values: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    from netrun.net._compat_policy import initialize_node
+
+    if not runtime.started_funcs and runtime.start_func is not None:
+        await initialize_node(core, runtime)
+    cls = AsyncDetachedContext if runtime.exec_async else DetachedContext
+    ctx = cls(runtime, f"outside-{runtime.name}-{time.monotonic_ns()}", values,
+              graph_node.out_salvo_conditions)
+    try:
+        result = runtime.exec_func(ctx, ctx.packets)
+        if hasattr(result, "__await__"):
+            await result
+    except EpochCancelled:
+        return {}
+    except Exception as exc:
+        raise epoch_error(_OutsideRun(runtime, ctx.epoch_id), exc) from exc
+    return ctx.outputs
+
+
+class _OutsideRun:
+    """What :func:`epoch_error` reads, for an execution outside the net."""
+
+    executor = None
+    worker = None
+    attempt = 0
+
+    def __init__(self, node: Any, epoch_id: str) -> None:
+        self.node = node
+        self.id = epoch_id
+
+
+def net_from_config(net: Any, source: Any, options: dict[str, Any], base_init: Any) -> None:
+    """``Net(config)``: build ``net`` from a ``NetConfig`` or a ``.toml`` / ``.json`` path.
+
+    ``options`` are the ``Net(...)`` keywords as given; those that differ from their
+    defaults override the config's own net-level settings.
+    """
+    import inspect
+    from pathlib import Path
+
+    from netrun.config import ConfigValidationFailed, NetConfig, validate_config
+    from netrun.config.runtime import load_runtime_setup, runtime_setup
+
+    if isinstance(source, NetConfig):
+        problems = validate_config(source)
+        if problems:
+            raise ConfigValidationFailed(problems)
+        setup = runtime_setup(source)
+    elif isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".toml", ".json"):
+        setup = load_runtime_setup(source)
+    else:
+        shown = f" {source!r}" if isinstance(source, (str, Path)) else ""
+        raise TypeError(f"Net needs a netrun_sim Graph, a netrun.config.NetConfig or the path of a "
+                        f".toml / .json net file, got {type(source).__name__}{shown}")
+    defaults = {name: p.default for name, p in inspect.signature(base_init).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    run_init_nodes = options.pop("run_init_nodes", True)
+    given = {k: v for k, v in options.items() if not _is_default(v, defaults.get(k, inspect.Parameter.empty))}
+    base_init(net, setup.graph, **{**setup.net_kwargs, **given})
+    net._run_init_nodes = bool(run_init_nodes)
+    net._compat_config = source if isinstance(source, NetConfig) else setup.config
+    net._apply_setup(setup)
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if value is default:
+        return True
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except Exception:
+        return False
