@@ -9,8 +9,14 @@ from netrun.net.checkpoint import (
     CHECKPOINT_VERSION,
     CheckpointMetadata,
     LoadedCheckpoint,
+    PacketState,
+    RestoredException,
+    deserialize_packet_location,
+    get_all_packet_states,
     load_checkpoint_state,
+    restore_packets_to_net,
     save_checkpoint_state,
+    serialize_packet_location,
 )
 
 __all__ = [
@@ -20,4 +26,10 @@ __all__ = [
     "LoadedCheckpoint",
     "save_checkpoint_state",
     "load_checkpoint_state",
+    "PacketState",
+    "RestoredException",
+    "serialize_packet_location",
+    "deserialize_packet_location",
+    "get_all_packet_states",
+    "restore_packets_to_net",
 ]

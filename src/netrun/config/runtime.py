@@ -101,6 +101,8 @@ def net_kwargs(cfg: NetConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         kwargs["process_pools"] = process_pools
     if other:
         kwargs["pools"] = dict(other)
+    if cfg.storage is not None:
+        kwargs["storage"] = cfg.storage
     if cfg.output_queues is not None:
         kwargs["output_queues"] = {f"{node}::{port}": name for name, queue in cfg.output_queues.items()
                                    for node, port in queue.ports}
@@ -139,6 +141,8 @@ def node_options(node: NodeConfig, cfg: NetConfig) -> dict[str, Any]:
         options["capture_stdout"] = ec.capture_prints
     if ec.print_echo_stdout is not None:
         options["echo_stdout"] = ec.print_echo_stdout
+    if ec.storage is not None:
+        options["storage"] = ec.storage
     return options
 
 
@@ -215,7 +219,8 @@ def load_runtime_setup(
 
 _NET_OPTION_FIELDS = ("on_error", "consumed_packet_storage", "consumed_packet_storage_limit", "packet_storage_path",
                       "dead_letter_queue", "dead_letter_path", "dead_letter_callback", "error_callback",
-                      "history_max_size", "history_file", "history_chunk_size", "history_flush_on_pause")
+                      "history_max_size", "history_file", "history_chunk_size", "history_flush_on_pause",
+                      "storage")
 _OPTION_FIELDS = {"pool": "pools", "capture_stdout": "capture_prints", "echo_stdout": "print_echo_stdout"}
 
 

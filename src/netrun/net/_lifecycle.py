@@ -62,9 +62,13 @@ class LifecycleMixin:
             run.deadline = self.loop.time() + node.timeout
         if self.epoch_start_callbacks or node.start_callbacks:
             self._fire_start_callbacks(run)
+        if node.storage is not None and node.storage.launch(self, run):
+            return  # a cache or file-storage hit, replayed (_storage_epochs.py)
         if executor is self.main and run.deadline is None and not node.exec_async:
             self._run_inline(run, node)
         else:
+            if self.periodic is not None:  # it may be in flight at a periodic checkpoint
+                run.saved_inputs = self.periodic.inputs_of(run)
             self.begin_attempt(run)
 
     def _run_inline(self, run: Any, node: Any) -> None:
@@ -90,6 +94,8 @@ class LifecycleMixin:
         if exc is None:  # the success path of _attempt_outcome, written out
             ctx._closed = True
             try:
+                if node.storage is not None:
+                    node.storage.before_commit(self, run, ctx)
                 self._commit_and_finish(run, ctx)
             except Exception as error:
                 exc = error
@@ -184,6 +190,8 @@ class LifecycleMixin:
         ctx._closed = True  # the attempt returned: later use of ctx is an error
         if exc is None:
             try:
+                if run.node.storage is not None:  # record / store outputs (_storage_epochs.py)
+                    run.node.storage.before_commit(self, run, ctx)
                 self._commit_and_finish(run, ctx)
             except Exception as error:
                 exc = error
@@ -363,6 +371,8 @@ class LifecycleMixin:
         node = run.node
         node.running -= 1
         self.running -= 1
+        if self.periodic is not None:
+            self.periodic.ended += 1
         if self.epoch_end_callbacks or node.end_callbacks:
             self._fire_end_callbacks(run, outcome, exc)
         self.wake()

@@ -36,7 +36,7 @@ class NodeRuntime:
         "failed_func", "exec_async", "config", "executors", "in_types", "out_types", "capture",
         "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
-        "enabled", "signals", "controls", "epoch_count", "compat",
+        "enabled", "signals", "controls", "epoch_count", "compat", "storage",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -79,6 +79,9 @@ class NodeRuntime:
         # Config front door settings (max_epochs, defer_init, propagate_exceptions...):
         # ``None`` unless one is set, the scheduler's only check (see _compat_policy.py).
         self.compat: Any = None
+        # Cache / file storage / value storage of the node (_storage_epochs.py): ``None``
+        # unless the node uses one, the scheduler's only check.
+        self.storage: Any = None
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func
@@ -126,6 +129,7 @@ class EpochRun:
         "id", "node", "pairs", "condition", "created", "started", "deadline", "attempt",
         "retry_timestamps", "retry_exceptions", "ctx", "timer", "executor", "worker", "done",
         "_port_of", "task", "abandoned", "log_record", "in_engine", "seq",
+        "saved_inputs",  # set only with periodic checkpoints (read with getattr)
     )
 
     def __init__(self, epoch_id: str, node: NodeRuntime, pairs: Any,

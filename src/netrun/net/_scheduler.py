@@ -125,6 +125,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.epoch_start_callbacks: list[Callable[..., Any]] = []
         self.epoch_end_callbacks: list[Callable[..., Any]] = []
         self.run_error: Optional[BaseException] = None
+        self.periodic: Any = None  # periodic checkpoints (_periodic_checkpoint.py), None when off
+        self.storage: Any = None  # net-level cache / file / value storage (_storage_epochs.py)
         # config front door hooks (_compat_policy.py); None unless a NetConfig sets them
         self.failure_policy: Any = None
         self.undeclared: Any = None
@@ -210,6 +212,10 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             executors.append(executor)
         self._validate_pool_mode(node, config)
         node.apply_config(config)
+        if config.storage is not None or node.storage is not None or self.storage is not None:
+            from netrun.net._storage_epochs import refresh_node_storage
+
+            refresh_node_storage(self, node)
         node.executors = executors or [self.main]
         if node.capture:
             for func in (node.exec_func, node.start_func, node.stop_func, node.failed_func):
@@ -414,6 +420,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                 self.state = NetState.PAUSED
             if self.history is not None and self.flush_history_on_pause:
                 self.history.flush()
+            if self.periodic is not None:
+                self.periodic.run_ended(self)
             self._set_idle()
         if self.run_error is not None:
             error, self.run_error = self.run_error, None
@@ -444,6 +452,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             if self._should_stop():
                 await self._drain()
                 return started_any
+            if self.periodic is not None:
+                self.periodic.maybe_take(self)
             # Epochs are created in bounded batches: a big injection then flows through the
             # net in waves instead of creating every epoch first, which keeps the number of
             # live objects (and so the garbage collector's work) proportional to the batch.

@@ -144,6 +144,15 @@ class DeadLetterQueue:
                     )
         return None
 
+    def restore(self, entries: List[DeadLetterEntry]) -> None:
+        """Put back entries saved in a checkpoint (memory and file modes keep them in memory;
+        they are not appended to the file again, which already holds them; callback mode
+        keeps nothing, so nothing was saved)."""
+        if self._mode == "callback":
+            return
+        with self._lock:
+            self._entries.extend(entries)
+
     def get_all(self) -> List[DeadLetterEntry]:
         """All kept entries (a copy)."""
         with self._lock:

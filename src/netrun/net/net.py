@@ -103,6 +103,11 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
         handle_sigint: bool = True,
         run_init_nodes: bool = True,
         pools: Optional[dict[str, Any]] = None,
+        storage: Any = None,
+        checkpoint_path: Any = None,
+        checkpoint_every_epochs: Optional[int] = None,
+        checkpoint_every_seconds: Optional[float] = None,
+        checkpoint_storage_options: Optional[dict] = None,
     ) -> None:
         if not isinstance(graph, Graph):  # Net(NetConfig | path): the config front door
             net_from_config(self, graph, {k: v for k, v in locals().items() if k not in ("self", "graph")},
@@ -148,6 +153,16 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
             flush_history_on_pause=history_flush_on_pause, pools=pools,
         )
         self._setup_output_queues(output_queues)
+        if storage is not None:  # epoch cache, file / value storage (_storage_epochs.py)
+            from netrun.net._storage_epochs import attach_net_storage
+
+            attach_net_storage(self._core, storage)
+        if checkpoint_path is not None:  # periodic checkpoints (_periodic_checkpoint.py)
+            from netrun.net._periodic_checkpoint import PeriodicCheckpointer
+
+            self._core.periodic = PeriodicCheckpointer(
+                self, checkpoint_path, checkpoint_every_epochs, checkpoint_every_seconds,
+                storage_options=checkpoint_storage_options)
         self._core.observe.set_retention(retain_epoch_logs, retain_net_action_logs)
         self._loop_thread = LoopThread(f"netrun-loop-{id(self):x}")
         core = self._core

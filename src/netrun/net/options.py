@@ -72,6 +72,7 @@ class NodeConfig:
     retry_backoff: float = 1.0
     retry_max_wait: Optional[float] = None
     retry_jitter: float = 0.0
+    storage: Optional[Any] = None
 
     def __post_init__(self) -> None:
         pool = self.pool
@@ -111,6 +112,8 @@ class NodeConfig:
             raise NodeConfigError(
                 f"Node option pool_init_mode must be 'per_worker' or 'global', got {mode!r}"
             )
+        if self.storage is not None:
+            self.storage = _node_storage(self.storage)
         if self.retries > 0 and not self.defer_net_actions:
             raise NodeConfigError(
                 f"retries={self.retries} needs defer_net_actions=True, so that a failed "
@@ -153,8 +156,29 @@ class NodeConfig:
             value = getattr(self, f.name)
             if exclude_defaults and value == f.default:
                 continue
+            if f.name == "storage" and value is not None:
+                value = value.model_dump(mode="json", exclude_none=True)
             out[f.name] = list(value) if isinstance(value, list) else value
         return out
+
+
+def _node_storage(value: Any) -> Any:
+    """The ``storage`` node option as a :class:`~netrun.storage.config.NodeStorageConfig`
+    (cache overrides, file storage, value storage; a dict is validated)."""
+    from pydantic import ValidationError
+
+    from netrun.storage.config import NodeStorageConfig
+
+    if isinstance(value, NodeStorageConfig):
+        return value
+    if not isinstance(value, dict):
+        raise NodeConfigError(
+            f"Node option storage must be a NodeStorageConfig or a dict like "
+            f"{{'cache': {{'enabled': True}}}}, got {type(value).__name__}")
+    try:
+        return NodeStorageConfig.model_validate(value)
+    except ValidationError as exc:
+        raise NodeConfigError(f"Node option storage is not valid: {exc}") from None
 
 
 NodeOptions = NodeConfig

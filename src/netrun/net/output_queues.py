@@ -194,8 +194,27 @@ class OutputQueues:
         return len(self._queues[queue_name])
 
     def snapshot(self) -> dict[str, list[tuple]]:
-        """Raw queue contents (for checkpoints)."""
+        """Raw queue contents (for checkpoints): ``{name: [(value, packet_id, epoch_id,
+        wall_time)]}``."""
         return {name: list(q) for name, q in self._queues.items()}
+
+    def restore(self, snapshot: dict[str, Iterable[Any]]) -> None:
+        """Append the raw entries of a :meth:`snapshot` (from a checkpoint) to the queues,
+        oldest first, waking readers. Every queue named must exist (``KeyError`` naming the
+        first unknown one, before anything is added)."""
+        unknown = [name for name in snapshot if name not in self._queues]
+        if unknown:
+            raise KeyError(f"output queue {unknown[0]!r} does not exist (queues: {', '.join(self._queues) or 'none'})")
+        for name, items in snapshot.items():
+            entries = [tuple(item) for item in items]
+            if not entries:
+                continue
+            self._queues[name].extend(entries)
+            if self._sync_waiters:
+                with self._cond:
+                    self._cond.notify_all()
+            if self._async_waiters:
+                self._wake_async(name)
 
 
 def _set_if_pending(fut: asyncio.Future) -> None:

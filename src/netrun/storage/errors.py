@@ -37,6 +37,7 @@ __all__ = [
     "ManifestError",
     "CorruptManifestError",
     "ManifestVersionError",
+    "IncompleteManifestError",
     "CacheError",
     "FileStorageConflictError",
     "LazyPacketValueEvaluationError",
@@ -222,6 +223,11 @@ class CorruptManifestError(ManifestError, ValueError):
 
 class ManifestVersionError(ManifestError, ValueError):
     """The manifest was written in a format version this netrun cannot read."""
+
+
+class IncompleteManifestError(CorruptManifestError):
+    """Files of a manifest-described location exist but its manifest does not: the save
+    that wrote them did not complete (the manifest is always written last)."""
 
 
 # --- cache and file storage -------------------------------------------------------------
