@@ -39,7 +39,7 @@ from netrun.config.factory import NodeFuncs
 from netrun.config.net_config import NetConfig
 from netrun.config.nodes import NodeConfig
 from netrun.config.ports import PortTypeConfig
-from netrun.config.resolve import resolve_node_funcs
+from netrun.config.resolve import LazyVars, node_var_scope, resolve_node_funcs
 from netrun.config.validation import load_net_definition
 
 __all__ = [
@@ -97,6 +97,10 @@ def net_kwargs(cfg: NetConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if thread_pools:
         kwargs["thread_pools"] = thread_pools
+    if cfg.retain_epoch_logs:
+        kwargs["retain_epoch_logs"] = True
+    if cfg.retain_net_action_logs:
+        kwargs["retain_net_action_logs"] = True
     if process_pools:
         kwargs["process_pools"] = process_pools
     if other:
@@ -162,7 +166,11 @@ def runtime_setup(cfg: NetConfig, *, environ: Mapping[str, str] | None = None) -
     options: dict[str, dict[str, Any]] = {}
     in_types: dict[tuple[str, str], Any] = {}
     out_types: dict[tuple[str, str], Any] = {}
+    variables: dict[str, Any] = {}
     for node in resolved.graph.nodes:
+        scope = node_var_scope(node, resolved)
+        if scope:  # ctx.vars: each variable resolved once, on first use
+            variables[node.name] = LazyVars(scope, node=node.name)
         node_funcs = resolve_node_funcs(node, resolved)
         if any(f is not None for f in node_funcs):
             funcs[node.name] = node_funcs
@@ -175,6 +183,8 @@ def runtime_setup(cfg: NetConfig, *, environ: Mapping[str, str] | None = None) -
         for port, pc in node.out_ports.items():
             if pc.port_type is not None:
                 out_types[(node.name, port)] = _runtime_port_type(pc.port_type)
+    if variables:
+        kwargs["node_vars"] = variables
     return RuntimeSetup(config=resolved, graph=controls_first(resolved.graph.to_graph()), net_kwargs=kwargs, node_funcs=funcs,
                         node_options=options, input_port_types=in_types, output_port_types=out_types,
                         other_pools=other)

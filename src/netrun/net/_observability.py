@@ -304,3 +304,23 @@ class NetObservabilityMethods:
 
             query = self._log_query = NetLogQuery(self._core)
         return query
+
+    def set_node_vars(self, node_name: str, variables: Any) -> None:
+        """Set a node's variables (what ``ctx.vars`` returns): a mapping of names to values.
+        Nets built from a config get the config's ``node_vars`` (net level merged with the
+        node's own, each resolved once on first use). Unknown node: ``NodeNotFoundError``."""
+        from collections.abc import Mapping
+        from types import MappingProxyType
+
+        node = self._core.node(node_name)
+        if variables is None:
+            variables = {}
+        if not isinstance(variables, Mapping):
+            raise TypeError(f"set_node_vars('{node_name}', ...) needs a mapping of variable names to "
+                            f"values, got {type(variables).__name__}")
+        # a plain dict is copied and frozen; a lazy mapping (config variables) is kept as is
+        node.vars = MappingProxyType(dict(variables)) if type(variables) is dict else variables
+
+    def get_node_vars(self, node_name: str) -> Any:
+        """A node's variables (read-only mapping)."""
+        return self._core.node(node_name).vars

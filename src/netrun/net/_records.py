@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from types import MappingProxyType
 from typing import Any, Callable, Optional
 
 from netrun._util.callables import is_async_callable
@@ -18,6 +19,7 @@ from netrun.net.packets import PacketRef
 __all__ = ["NodeRuntime", "EpochRun", "NOT_STARTED", "waiting_epoch", "waiting_state"]
 
 _sequence = itertools.count()
+_NO_VARS: Any = MappingProxyType({})
 next_sequence = _sequence.__next__  # creation order of epochs (shared by all nets)
 
 
@@ -36,6 +38,7 @@ class NodeRuntime:
         "failed_func", "exec_async", "config", "executors", "in_types", "out_types", "capture",
         "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
+        "vars", "factory",
         "enabled", "signals", "controls", "epoch_count", "compat", "storage",
     )
 
@@ -67,6 +70,8 @@ class NodeRuntime:
         self.end_callbacks: list[Callable[..., Any]] = []
         self.started_funcs = False
         self.log: Any = None
+        self.vars: Any = _NO_VARS  # node variables (ctx.vars), resolved once: set_node_vars
+        self.factory: Optional[str] = None  # the node factory's import path (EpochLog.factory)
         self.may_orphan = True  # has an output port without an edge
         self.enabled = True  # a disabled node keeps its startable epochs (config front door)
         # Signal types the node emits (``None``: none, the hot path's only check) and the

@@ -16,6 +16,7 @@ silently dropped. A context used after its attempt ended raises ``ContextMisuseE
 from __future__ import annotations
 
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Callable, List, Optional
 
 from netrun.errors import (
@@ -25,12 +26,16 @@ from netrun.errors import (
     PacketTypeMismatch,
     SalvoConditionNotFoundError,
 )
+from netrun.net._current import current_attempt
 from netrun.net.deferred import DeferredActionQueue, DeferredPacket
+from netrun.net.logs import LogMessage
 from netrun.net.packets import PacketRef, packet_id_of
 
 __all__ = ["NodeExecutionContext", "AsyncNodeExecutionContext", "NodeFailureContext"]
 
 _new = object.__new__
+_NO_VARS: Any = MappingProxyType({})
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class NodeExecutionContext:
@@ -302,6 +307,44 @@ class NodeExecutionContext:
         if self._closed is not None:
             self._check_open()
         raise EpochCancelled(self.node_name, self.epoch_id)
+
+    # -- observability ----------------------------------------------------------------
+    def log(self, message: Any = None, *, level: str = "info", **fields: Any) -> None:
+        """A structured log entry: ``ctx.log("loaded", level="info", rows=10)``.
+
+        It goes to the node log as ``"loaded | rows=10"`` (so ``net.logs`` and
+        ``EpochLog.logs`` show it, even with ``capture_stdout=False``), and into the epoch's
+        ``EpochLog.node_log_entries`` (``{"timestamp", "message", "level", "fields"}``) and
+        ``user_fields``. ``level``: debug, info, warning, error or critical. Synchronous in
+        async nodes too (no ``await``)."""
+        if self._closed is not None:
+            self._check_open()
+        if level not in LOG_LEVELS:
+            raise ValueError(
+                f"ctx.log in node '{self.node_name}' (epoch {self.epoch_id}): unknown level "
+                f"{level!r}; use one of {', '.join(LOG_LEVELS)}")
+        if message is None and not fields:
+            raise ValueError(
+                f"ctx.log in node '{self.node_name}' (epoch {self.epoch_id}) needs a message or "
+                f"fields, e.g. ctx.log('done', rows=3)")
+        entry = LogMessage(None if message is None else str(message), level, fields)
+        target = current_attempt.get()
+        if target is not None and target.epoch_id == self.epoch_id:
+            target.write_entry(entry)
+            return
+        node_log = getattr(self._node, "log", None)  # a context used outside its attempt's task
+        if node_log is not None:
+            node_log.add(entry, self.epoch_id, level)
+            manager = getattr(self._backend, "logs", None)
+            if manager is not None:
+                manager.note_epoch(self.epoch_id, self.node_name)
+
+    @property
+    def vars(self) -> Any:
+        """The node's variables (``node_vars`` of its config merged over the net's), as a
+        read-only mapping. Each value is resolved once, on first use (an unfilled
+        placeholder raises then, naming the variable)."""
+        return getattr(self._node, "vars", None) or _NO_VARS
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(node_name={self.node_name!r}, epoch_id={self.epoch_id!r}, "

@@ -211,10 +211,30 @@ def build_epoch_log(core: Any, run: Any, outcome: str, exc: Optional[BaseExcepti
         was_file_storage_hit=outcome == EpochOutcome.FILE_STORAGE_HIT,
         in_salvo_ports=sorted({p for p, _ in run.pairs}), in_salvo_packet_count=len(run.pairs),
         out_salvo_count=sent, orphaned_packet_count=orphaned, destroyed_packet_count=destroyed,
-        factory=getattr(node, "factory", None),
+        factory=_factory_of(core, node),
         node_log_entries=structured, user_fields=user_fields, net_actions=actions,
         logs=[(e.timestamp, str(e.message)) for e in entries],
     )
     if observe is not None:
         observe.ended.add(run.id, name, pool, worker, outcome)
     return log
+
+
+def _factory_of(core: Any, node: Any) -> Optional[str]:
+    """The node factory's import path, looked up once in the net's definition (a net built
+    from a config); ``""`` on the record means "none"."""
+    factory = getattr(node, "factory", None)
+    if factory is None:
+        factory = ""
+        definition = getattr(getattr(core, "net", None), "_definition", None)
+        for spec in getattr(getattr(definition, "graph", None), "nodes", None) or ():
+            if getattr(spec, "name", None) == node.name and getattr(spec, "factory", None):
+                made_by = spec.factory
+                factory = made_by if isinstance(made_by, str) else \
+                    f"{getattr(made_by, '__module__', '')}.{getattr(made_by, '__qualname__', made_by)}"
+                break
+        try:
+            node.factory = factory
+        except AttributeError:
+            pass
+    return factory or None

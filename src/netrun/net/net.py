@@ -98,6 +98,7 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
         history: Optional[bool] = None,
         retain_epoch_logs: bool = False,
         retain_net_action_logs: bool = False,
+        node_vars: Optional[dict[str, Any]] = None,
         output_queues: Any = True,
         node_log_max_entries: Optional[int] = None,
         handle_sigint: bool = True,
@@ -164,6 +165,8 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
                 self, checkpoint_path, checkpoint_every_epochs, checkpoint_every_seconds,
                 storage_options=checkpoint_storage_options)
         self._core.observe.set_retention(retain_epoch_logs, retain_net_action_logs)
+        for name, variables in (node_vars or {}).items():
+            self.set_node_vars(name, variables)
         self._loop_thread = LoopThread(f"netrun-loop-{id(self):x}")
         core = self._core
         self._sigint = SigintPause(core.request_pause, lambda: core.driving) if handle_sigint else None
