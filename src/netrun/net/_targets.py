@@ -68,8 +68,8 @@ def parse_targets(core: Any, targets: Union[Target, Iterable[Target]]) -> dict[s
             raise TargetNotFoundError(
                 f"Target ({name!r}, {condition!r}): node '{name}' has no input salvo condition "
                 f"{condition!r}; its input salvo conditions are: {', '.join(conditions) or 'none'}")
-        if name in wanted and (wanted[name] is None or condition is None):
-            wanted[name] = None
+        if condition is None or (name in wanted and wanted[name] is None):
+            wanted[name] = None  # any condition
         else:
             wanted.setdefault(name, set()).add(condition)  # type: ignore[union-attr]
     return wanted
