@@ -36,22 +36,22 @@ node does not propagate exceptions; ``net.propagate_exceptions()`` raises the qu
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any, Optional
+from typing import Any
 
-from netrun.errors import (
-    EpochCancelled,
-    EpochNotFoundError,
-    InputPortNotFoundError,
-    NetStateError,
-    NodeConfigError,
+from netrun.errors import EpochNotFoundError, NetStateError, NodeConfigError
+from netrun.net._compat_policy import fire_init_nodes, is_loop_of_core
+from netrun.net._compat_run import (
+    check_inputs,
+    check_startable,
+    create_epoch,
+    execute_outside,
+    net_from_config,
+    run_selected,
 )
-from netrun.net._compat_policy import epoch_error, fire_init_nodes, is_loop_of_core
-from netrun.net._detached import AsyncDetachedContext, DetachedContext, pick_salvo_condition
-from netrun.net._records import EpochRun
+from netrun.net._detached import pick_salvo_condition
 from netrun.net.state import NetState
 
-__all__ = ["CompatMethods"]
+__all__ = ["CompatMethods", "net_from_config"]
 
 
 class CompatMethods:
@@ -63,9 +63,9 @@ class CompatMethods:
     _compat_init_called = False
     _compat_inited = False
     _compat_paused = False
-    _compat_task: Optional[asyncio.Task] = None
+    _compat_task: asyncio.Task | None = None
     _compat_config: Any = None
-    _compat_init_nodes: list = []
+    _compat_init_nodes: tuple = ()
     _run_init_nodes = True
 
     # ------------------------------------------------------------------ helpers
@@ -115,17 +115,19 @@ class CompatMethods:
             raise
 
     # ------------------------------------------------------------------ lifecycle
-    async def init(self, run_init_nodes: Optional[bool] = None) -> None:
+    async def init(self, run_init_nodes: bool | None = None) -> None:
         """Start pools, call init functions (except ``defer_init`` nodes'), and run the
         ``run_on_init`` nodes once each (skipping disabled nodes). Puts the net in async
         mode (module docstring). Raises ``NetStateError`` if called twice."""
         self._check_init()
         self._compat_async = True
+        self._core.on_started = None  # init runs the run_on_init nodes itself
         await self._core.drive("init", body=self._init_body(run_init_nodes))
 
-    def init_sync(self, run_init_nodes: Optional[bool] = None) -> None:
+    def init_sync(self, run_init_nodes: bool | None = None) -> None:
         """:meth:`init` on the net's private loop (the sync API; works, unlike 0.5.0's)."""
         self._check_init()
+        self._core.on_started = None  # init runs the run_on_init nodes itself
         self._claimed_sync(lambda: self._core.drive("init", claimed=True, body=self._init_body(run_init_nodes)))
 
     def _check_init(self) -> None:
@@ -136,7 +138,7 @@ class CompatMethods:
             raise NetStateError("Cannot init: the net is closed; build a new Net")
         self._compat_init_called = True
 
-    def _init_body(self, run_init_nodes: Optional[bool]) -> Any:
+    def _init_body(self, run_init_nodes: bool | None) -> Any:
         fire = self._run_init_nodes if run_init_nodes is None else run_init_nodes
 
         async def body() -> bool:
@@ -147,7 +149,7 @@ class CompatMethods:
             self._compat_inited = True
             core.on_started = None
             if ids:
-                await _run_selected(core, ids)
+                await run_selected(core, ids)
             return bool(ids)
 
         return body
@@ -180,7 +182,7 @@ class CompatMethods:
             await self.init()
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.async_close()
 
     @property
@@ -190,7 +192,7 @@ class CompatMethods:
 
     # ------------------------------------------------------------------ running
     def run_step(self, start_epochs: bool = True, threaded: bool = False, *,
-                 auto_start_epochs: Optional[bool] = None) -> Any:
+                 auto_start_epochs: bool | None = None) -> Any:
         """PROJECT_SPEC: one step (returns whether an epoch started). In async mode from a
         coroutine: 0.5.0's ``await net.run_step(auto_start_epochs=True)`` returning
         ``(progress, net_actions, epoch_logs)``."""
@@ -235,7 +237,7 @@ class CompatMethods:
         """Async form of :meth:`run_until_blocked` on the caller's loop."""
         if not auto_start_epochs:
             return self._advance_only(), [], []
-        return await self._collecting(self.async_start())  # type: ignore[attr-defined]
+        return await self._collecting(self._core.drive("until_blocked"))
 
     async def execute_epoch(self, epoch_id: str) -> Any:
         """Run one startable epoch now (also of a disabled node); returns its ``EpochLog``.
@@ -245,10 +247,10 @@ class CompatMethods:
         out: dict = {}
 
         async def body() -> bool:
-            out.update(await _run_selected(core, [epoch_id]))
+            out.update(await run_selected(core, [epoch_id]))
             return True
 
-        _check_startable(core, epoch_id)
+        check_startable(core, epoch_id)
         await core.drive("execute_epoch", body=body)
         return out.get(epoch_id)
 
@@ -256,7 +258,7 @@ class CompatMethods:
         """:meth:`execute_epoch` from synchronous code."""
         return self._sync(self.execute_epoch(epoch_id), sigint=False)  # type: ignore[attr-defined]
 
-    async def execute_node(self, node: str, inputs: Optional[dict[str, list[Any]]] = None, *,
+    async def execute_node(self, node: str, inputs: dict[str, list[Any]] | None = None, *,
                            outside_net: bool = False) -> Any:
         """Run a node once on ``inputs`` (``{in_port: [values]}``, default none).
 
@@ -270,26 +272,26 @@ class CompatMethods:
         """
         core = self._core
         runtime = core.node(node)
-        values = _check_inputs(runtime, inputs)
+        values = check_inputs(runtime, inputs)
         graph_node = core.engine.graph.nodes()[node]
         condition = pick_salvo_condition(graph_node, {p: len(v) for p, v in values.items()})
         if runtime.exec_func is None:
             raise NodeConfigError(f"Node '{node}' has no exec function to execute; set one with "
                                   f"net.set_node_exec('{node}', func) or a factory in its config")
         if outside_net:
-            return await _execute_outside(core, runtime, graph_node, values)
+            return await execute_outside(core, runtime, graph_node, values)
         out: dict = {}
 
         async def body() -> bool:
-            epoch_id = _create_epoch(core, runtime, values, condition)
+            epoch_id = create_epoch(core, runtime, values, condition)
             out["id"] = epoch_id
-            out.update(await _run_selected(core, [epoch_id]))
+            out.update(await run_selected(core, [epoch_id]))
             return True
 
         await core.drive("execute_node", body=body)
         return out.get(out.get("id"))
 
-    def execute_node_sync(self, node: str, inputs: Optional[dict[str, list[Any]]] = None, *,
+    def execute_node_sync(self, node: str, inputs: dict[str, list[Any]] | None = None, *,
                           outside_net: bool = False) -> Any:
         """:meth:`execute_node` from synchronous code."""
         return self._sync(self.execute_node(node, inputs, outside_net=outside_net), sigint=False)  # type: ignore[attr-defined]
@@ -341,7 +343,7 @@ class CompatMethods:
         """Whether :meth:`pause` was called and not undone by :meth:`resume`."""
         return self._compat_paused
 
-    def wait_until_blocked(self, timeout: Optional[float] = None) -> Any:  # type: ignore[override]
+    def wait_until_blocked(self, timeout: float | None = None) -> Any:  # type: ignore[override]
         """PROJECT_SPEC: block until a background run finds the net blocked. In async mode
         from a coroutine: 0.5.0's ``await net.wait_until_blocked()`` (the background run
         ends once the net is blocked)."""
@@ -349,7 +351,7 @@ class CompatMethods:
             return self._async_wait_blocked(timeout)
         return super().wait_until_blocked(timeout)  # type: ignore[misc]
 
-    async def _async_wait_blocked(self, timeout: Optional[float]) -> bool:
+    async def _async_wait_blocked(self, timeout: float | None) -> bool:
         core = self._core
         task = self._compat_task
         if task is None:
@@ -467,166 +469,3 @@ class CompatMethods:
         entries = dlq.get_all()
         dlq.clear()
         return entries
-
-
-# ---------------------------------------------------------------------- module helpers
-def _check_inputs(runtime: Any, inputs: Optional[dict[str, list[Any]]]) -> dict[str, list[Any]]:
-    values: dict[str, list[Any]] = {}
-    for port, vals in (inputs or {}).items():
-        if port not in runtime.in_ports:
-            raise InputPortNotFoundError(
-                f"Node '{runtime.name}' has no input port {port!r}; its input ports are: "
-                f"{', '.join(runtime.in_ports) or 'none'}")
-        if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
-            raise TypeError(f"execute_node inputs are {{port: [values]}}; port {port!r} of node "
-                            f"'{runtime.name}' got {type(vals).__name__} (wrap it in a list)")
-        values[port] = list(vals)
-    return values
-
-
-def _check_startable(core: Any, epoch_id: str) -> None:
-    item = core.runs.get(epoch_id)
-    if item is None:
-        raise EpochNotFoundError(f"Epoch {epoch_id} is not a startable epoch of this net; "
-                                 f"net.get_startable_epochs() lists them")
-    if type(item) is not tuple and item.started:
-        raise NetStateError(f"Epoch {epoch_id} is already running")
-    name = item[1] if type(item) is tuple else item.node.name
-    if core.nodes[name].exec_func is None:
-        raise NodeConfigError(f"Epoch {epoch_id} belongs to node '{name}', which has no exec "
-                              f"function; set one with net.set_node_exec('{name}', func)")
-
-
-def _take(core: Any, epoch_id: str) -> Any:
-    """Take a startable epoch out of its node's ready queue, as an ``EpochRun``."""
-    _check_startable(core, epoch_id)
-    item = core.runs[epoch_id]
-    name = item[1] if type(item) is tuple else item.node.name
-    node = core.nodes[name]
-    try:
-        node.ready.remove(item)
-    except ValueError:
-        pass
-    if not node.ready:
-        core.ready_nodes.pop(name, None)
-    if type(item) is tuple:
-        item = EpochRun(item[0], node, item[2], item[3], item[4], item[5])
-        core.runs[epoch_id] = item
-    return item
-
-
-async def _run_selected(core: Any, epoch_ids: list[str]) -> dict[str, Any]:
-    """Inside a drive: launch exactly these epochs, wait for them (and what they spawned)
-    to end; returns ``{epoch_id: EpochLog}``."""
-    wanted = set(epoch_ids)
-    logs: dict[str, Any] = {}
-
-    def collect(node_name: str, epoch_id: str, log: Any) -> None:
-        if epoch_id in wanted:
-            logs[epoch_id] = log
-
-    core.epoch_end_callbacks.append(collect)
-    try:
-        for epoch_id in epoch_ids:
-            run = _take(core, epoch_id)
-            executor = core._pick_executor(run.node)
-            while executor is None:
-                await core._wait()
-                executor = core._pick_executor(run.node)
-            core.launch(run, executor)
-        while len(logs) < len(wanted) and core.run_error is None:
-            if core.running == 0 and not core.tasks and not core._done:
-                break
-            await core._wait()
-        await core._drain()
-    finally:
-        core.epoch_end_callbacks.remove(collect)
-    return logs
-
-
-def _create_epoch(core: Any, runtime: Any, values: dict[str, list[Any]], condition: str) -> str:
-    """Packets for ``values`` on the node's input ports and a startable epoch holding them."""
-    engine = core.engine
-    pairs: list[tuple[str, str]] = []
-    with engine.lock:
-        for port, vals in values.items():
-            for value in vals:
-                pid = engine.inject_to_input(runtime.name, port, 1)[0]
-                core.store.store_value(pid, value)
-                pairs.append((port, pid))
-        epoch_id = engine.create_epoch(runtime.name, pairs, condition)
-    core.runs[epoch_id] = EpochRun(epoch_id, runtime, tuple(pairs), condition, time.monotonic())
-    return epoch_id
-
-
-async def _execute_outside(core: Any, runtime: Any, graph_node: Any, values: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    from netrun.net._compat_policy import initialize_node
-
-    if not runtime.started_funcs and runtime.start_func is not None:
-        await initialize_node(core, runtime)
-    cls = AsyncDetachedContext if runtime.exec_async else DetachedContext
-    ctx = cls(runtime, f"outside-{runtime.name}-{time.monotonic_ns()}", values,
-              graph_node.out_salvo_conditions)
-    try:
-        result = runtime.exec_func(ctx, ctx.packets)
-        if hasattr(result, "__await__"):
-            await result
-    except EpochCancelled:
-        return {}
-    except Exception as exc:
-        raise epoch_error(_OutsideRun(runtime, ctx.epoch_id), exc) from exc
-    return ctx.outputs
-
-
-class _OutsideRun:
-    """What :func:`epoch_error` reads, for an execution outside the net."""
-
-    executor = None
-    worker = None
-    attempt = 0
-
-    def __init__(self, node: Any, epoch_id: str) -> None:
-        self.node = node
-        self.id = epoch_id
-
-
-def net_from_config(net: Any, source: Any, options: dict[str, Any], base_init: Any) -> None:
-    """``Net(config)``: build ``net`` from a ``NetConfig`` or a ``.toml`` / ``.json`` path.
-
-    ``options`` are the ``Net(...)`` keywords as given; those that differ from their
-    defaults override the config's own net-level settings.
-    """
-    import inspect
-    from pathlib import Path
-
-    from netrun.config import ConfigValidationFailed, NetConfig, validate_config
-    from netrun.config.runtime import load_runtime_setup, runtime_setup
-
-    if isinstance(source, NetConfig):
-        problems = validate_config(source)
-        if problems:
-            raise ConfigValidationFailed(problems)
-        setup = runtime_setup(source)
-    elif isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".toml", ".json"):
-        setup = load_runtime_setup(source)
-    else:
-        shown = f" {source!r}" if isinstance(source, (str, Path)) else ""
-        raise TypeError(f"Net needs a netrun_sim Graph, a netrun.config.NetConfig or the path of a "
-                        f".toml / .json net file, got {type(source).__name__}{shown}")
-    defaults = {name: p.default for name, p in inspect.signature(base_init).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    run_init_nodes = options.pop("run_init_nodes", True)
-    given = {k: v for k, v in options.items() if not _is_default(v, defaults.get(k, inspect.Parameter.empty))}
-    base_init(net, setup.graph, **{**setup.net_kwargs, **given})
-    net._run_init_nodes = bool(run_init_nodes)
-    net._compat_config = source if isinstance(source, NetConfig) else setup.config
-    net._apply_setup(setup)
-
-
-def _is_default(value: Any, default: Any) -> bool:
-    if value is default:
-        return True
-    try:
-        return type(value) is type(default) and bool(value == default)
-    except Exception:
-        return False

@@ -32,9 +32,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
-from typing import Any, Optional
+from typing import Any
 
-from netrun.errors import EpochError, MaxEpochsExceeded, NodeLifecycleError, UndeclaredOutputError
+from netrun.errors import (
+    EpochError,
+    MaxEpochsExceeded,
+    NodeLifecycleError,
+    UndeclaredOutputError,
+)
 
 __all__ = [
     "CompatNode",
@@ -76,9 +81,9 @@ NO_ATTEMPT = _NoAttempt()
 class CompatNode:
     """Launch-time settings of one node (``max_epochs``, ``defer_init``)."""
 
-    __slots__ = ("max_epochs", "init_pending", "init_waiting")
+    __slots__ = ("init_pending", "init_waiting", "max_epochs")
 
-    def __init__(self, max_epochs: Optional[int], defer_init: bool) -> None:
+    def __init__(self, max_epochs: int | None, defer_init: bool) -> None:
         self.max_epochs = max_epochs if max_epochs is not None and max_epochs >= 0 else None
         self.init_pending = defer_init
         self.init_waiting: list[tuple[Any, Any]] = []
@@ -94,13 +99,13 @@ class CompatNode:
         limit = self.max_epochs
         if limit is not None:
             if node.epoch_count >= limit:
-                reject(core, run, MaxEpochsExceeded(node.name, limit, run.id))
+                reject(core, run, MaxEpochsExceeded(node.name, limit, run.id), executor)
                 return True
             node.epoch_count += 1
         return False
 
     async def _init_then_launch(self, core: Any, node: Any) -> None:
-        error: Optional[BaseException] = None
+        error: BaseException | None = None
         try:
             await initialize_node(core, node)
         except Exception as exc:  # NodeLifecycleError naming the node
@@ -109,7 +114,7 @@ class CompatNode:
         waiting, self.init_waiting = self.init_waiting, []
         for run, executor in waiting:
             if error is not None:
-                reject(core, run, error)
+                reject(core, run, error, executor)
             elif core.pause_requested or core.pending_raise is not None or core.run_error is not None:
                 put_back(core, run)
             else:
@@ -141,13 +146,13 @@ async def initialize_node(core: Any, node: Any) -> None:
         raise NodeLifecycleError(node.name, "start", exc) from exc
 
 
-def reject(core: Any, run: Any, exc: BaseException) -> None:
-    """Fail an epoch that was about to launch (no attempt runs): its packets go to the
-    dead-letter queue and the failure is reported like any other."""
+def reject(core: Any, run: Any, exc: BaseException, executor: Any = None) -> None:
+    """Fail an epoch that was about to launch on ``executor`` (no attempt runs): its packets
+    go to the dead-letter queue and the failure is reported like any other."""
     node = run.node
     node.running += 1
     core.running += 1
-    run.executor = None
+    run.executor = executor
     core.spawn(core._fail_for_good(run, NO_ATTEMPT, exc))
 
 

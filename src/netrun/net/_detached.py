@@ -16,7 +16,8 @@ is the same for ``async`` node functions (every method awaitable).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from netrun.errors import (
     ContextMisuseError,
@@ -33,7 +34,7 @@ __all__ = ["AsyncDetachedContext", "DetachedContext", "pick_salvo_condition", "t
 _ids = itertools.count(1)
 
 
-def _capacity(port: Any) -> Optional[int]:
+def _capacity(port: Any) -> int | None:
     spec = getattr(port, "slots_spec", None)
     return getattr(spec, "capacity", None)
 
@@ -179,7 +180,7 @@ class DetachedContext:
     def cancel_epoch(self) -> None:
         raise EpochCancelled(self.node_name, self.epoch_id)
 
-    def print(self, *args: Any, **kwargs: Any) -> None:  # noqa: A003 - the ctx API name
+    def print(self, *args: Any, **kwargs: Any) -> None:
         print(*args, **kwargs)
 
 
