@@ -307,3 +307,60 @@ def test_a_signal_drives_a_control(build):
 def test_no_control_machinery_without_controls(build):
     net = build([node("A", ["in"], ["out"])], (), {"A": doubler()})
     assert net._core.controls is None and net._core.nodes["A"].controls is None
+
+
+def test_start_epoch_bypasses_max_parallel_epochs(build):
+    started = threading.Semaphore(0)
+    release = asyncio.Event()
+
+    async def slow(ctx, packets):
+        started.release()
+        await release.wait()
+        for p in packets["in"]:
+            await ctx.consume_packet(p)
+
+    net = build([node("A", ["in"], (), controls=["start_epoch"], per_packet=True, max_parallel_epochs=1)],
+                (), {"A": slow})
+    net.inject_data("A", "in", [1, 2])
+    net.start(threaded=True)
+    assert started.acquire(timeout=5)
+    assert net.get_running_epochs_count("A") == 1
+    net.send_control("A", "start_epoch")
+    assert started.acquire(timeout=5)  # the waiting epoch started despite the limit of 1
+    assert net.get_running_epochs_count("A") == 2
+    net._loop_thread.loop.call_soon_threadsafe(release.set)
+    assert net.wait_until_blocked(5)
+    assert net.get_startable_epochs() == []
+
+
+def test_disable_during_a_background_run(build):
+    net = worker_net(build)
+    net.start(threaded=True)
+    net.send_control("A", "disable")
+    for _ in range(250):
+        if not net._core.nodes["A"].enabled:
+            break
+        threading.Event().wait(0.02)
+    net.inject_data("A", "in", [1, 2])
+    assert net.wait_until_blocked(5)
+    assert net.flush_output_queue("A::out") == []
+    net.pause()
+    net.send_control("A", "enable")
+    net.start()
+    assert net.flush_output_queue("A::out") == [2, 4]
+
+
+def test_a_wrong_value_arriving_over_an_edge_fails_that_control(build):
+    """A signal value wired to cancel_epoch (which needs an epoch ID str) cannot be applied:
+    the failure is recorded with the value; the net goes on (on_error="continue")."""
+    net = build([node("A", ["in"], ["out"], signals=["epoch_finished"]),
+                 node("B", ["in"], (), controls=["cancel_epoch"])],
+                [edge("A", "__signal_epoch_finished__", "B", "__control_cancel_epoch__")],
+                {"A": doubler(), "B": recorder([])}, on_error="continue")
+    net.inject_data("A", "in", [1])
+    with pytest.warns(RuntimeWarning, match=r"Control 'cancel_epoch' on node 'B' needs a value of type str, "
+                                            r"got EpochSignalValue"):
+        net.start()
+    [entry] = net.dead_letter_queue.get_all()
+    assert entry.node_name == "B" and type(entry.exception) is ControlFailed
+    assert net.flush_output_queue("A::out") == [2]

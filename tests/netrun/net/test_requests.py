@@ -138,3 +138,19 @@ def test_request_epochs_run_on_a_disabled_source_only_when_enabled(build):
     net.send_control("S", "enable")
     net.start()
     assert seen == [("in", 3)]
+
+
+def test_requests_are_recorded_in_the_history(build):
+    calls = []
+    dependency = DependencyRequestConfig(triggers=[])
+    net = build([node("S", (), ["out"]), node("B", ["in"], ["out"], dependency=dependency)],
+                [edge("S", "out", "B", "in", dependency=True)],
+                {"S": emitter([1], calls), "B": doubler()}, history_max_size=1000)
+    net.request("B", label="audit")
+    net.start()
+    assert len(calls) == 1
+    history = net.event_history
+    [request] = [a for a in history.get_actions() if a.action_type == "CreateRequest"]
+    events = [e.event_type for e in history.get_events_for_action(request.id)]
+    assert events == ["RequestCreated"]
+    assert "RequestEpochCreated" in [e.event_type for e in history.get_events()]
