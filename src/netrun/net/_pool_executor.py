@@ -36,6 +36,8 @@ import sys
 from functools import partial
 from typing import Any, Optional
 
+import cloudpickle
+
 from netrun.errors import NodeConfigError, NodeLifecycleError, PacketValueNotPicklable
 from netrun.execution import (
     ArgumentsNotPicklable,
@@ -156,9 +158,17 @@ class PoolExecutor:
                 node.name, node.exec_func, node.start_func, node.stop_func,
                 {p: s.raw for p, s in node.in_types.items()}, {p: s.raw for p, s in node.out_types.items()},
                 node.out_ports, node.out_conditions))
+            modules = _user_modules(node) if self._by_value else []
             try:
-                await em.send_function_to_pool(self.name, runner_key(node.name), runner, self.spec.start_timeout,
-                                               by_value=self._by_value)
+                for module in modules:  # the node's own code travels, not just its name
+                    cloudpickle.register_pickle_by_value(module)
+                try:
+                    future = em.send_function_to_pool(self.name, runner_key(node.name), runner,
+                                                      self.spec.start_timeout)
+                    await future
+                finally:
+                    for module in modules:
+                        cloudpickle.unregister_pickle_by_value(module)
             except FunctionNotPicklable as exc:
                 raise PacketValueNotPicklable(
                     f"The functions or port types of node '{node.name}' (sent to {self.kind} pool {self.name!r})",
@@ -285,6 +295,9 @@ class PoolExecutor:
                 f"epoch {run.id} of node '{node.name}' was not sent to {self.kind} pool {self.name!r}: "
                 f"the net is stopping"))
             return
+        if em is None and self._reconnect is not None:
+            self._done(run, ctx, self._gone(run, "the pool is reconnecting"))
+            return
         if em is None or node.name not in self._shipped:
             self._done(run, ctx, ExecutionError(
                 f"{self.kind.capitalize()} pool {self.name!r} is not running for node '{node.name}'; "
@@ -299,10 +312,7 @@ class PoolExecutor:
             worker = em.allocate(self._targets, self.spec.allocation)[1]
         except ExecutionError as exc:
             self._request_reconnect()
-            self._done(run, ctx, WorkerCrashed(-1, {
-                "reason": str(exc), "restarted": False,
-                "message": f"epoch {run.id} of node '{node.name}' could not run: every worker of {self.kind} pool "
-                           f"{self.name!r} is gone{_gone_hint(self.kind, self.spec)}"}))
+            self._done(run, ctx, self._gone(run, str(exc)))
             return
         try:
             future = em.submit(self.name, worker, runner_key(node.name), args, timeout=None, run_id=run.id,
@@ -317,6 +327,12 @@ class PoolExecutor:
         run.worker = worker
         self._inflight[run] = (ctx, future)
         future.add_done_callback(partial(self._finished, run, ctx))
+
+    def _gone(self, run: Any, reason: str) -> WorkerCrashed:
+        return WorkerCrashed(-1, {
+            "reason": reason, "restarted": False,
+            "message": f"epoch {run.id} of node '{run.node.name}' could not run: every worker of {self.kind} pool "
+                       f"{self.name!r} is gone{_gone_hint(self.kind, self.spec)}"})
 
     def _done(self, run: Any, ctx: Any, exc: Optional[BaseException], payload: Any = None) -> None:
         self._inflight.pop(run, None)
@@ -404,6 +420,20 @@ class PoolExecutor:
                 f"{self.kind} pool {self.name!r}: reconnecting failed: {type(exc).__name__}: {exc}", None, "warning")
         finally:
             self._reconnect = None
+
+
+def _user_modules(node: Any) -> list[Any]:
+    """The modules of a node's functions that a remote worker may not have (not netrun's,
+    not the standard library's, not ``__main__``, which cloudpickle ships by value anyway)."""
+    out = []
+    for func in (node.exec_func, node.start_func, node.stop_func):
+        name = getattr(func, "__module__", None) or ""
+        module = sys.modules.get(name)
+        if module is None or name == "__main__" or name.split(".")[0] in ("netrun", "netrun_sim") \
+                or name in sys.stdlib_module_names or module in out:
+            continue
+        out.append(module)
+    return out
 
 
 def _signature(node: Any) -> tuple:

@@ -195,9 +195,9 @@ def _travelling_result(result: WorkerResult, name: str, epoch_id: str) -> Worker
 
 
 def portable_exception(exc: BaseException) -> BaseException:
-    """``exc`` if it pickles, else a ``RuntimeError`` carrying its type and message."""
+    """``exc`` if it survives pickling, else a ``RuntimeError`` carrying its type and message."""
     try:
-        cloudpickle.dumps(exc)
+        cloudpickle.loads(cloudpickle.dumps(exc))
         return exc
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")

@@ -98,6 +98,9 @@ class WorkerError(PoolError):
         super().__init__(message)
         self.worker_id = worker_id
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (self.worker_id, str(self)))
+
 
 class PoolStartupFailed(WorkerError):
     """A worker's start-up function raised, or a worker did not become ready in time."""
@@ -117,6 +120,12 @@ class WorkerException(WorkerError):
             desc = f"{type(exception).__name__}: {exception}"
         restarted = " It was restarted." if self.details.get("restarted") else ""
         super().__init__(worker_id, f"the worker function of worker {worker_id} raised {desc}.{restarted}")
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        exception = self.exception
+        if isinstance(exception, BaseException):
+            exception = {"type": type(exception).__name__, "message": str(exception)}
+        return (WorkerException, (self.worker_id, exception, self.details))
 
 
 class WorkerCrashed(WorkerError):
@@ -139,6 +148,9 @@ class WorkerCrashed(WorkerError):
         message = self.details.get("message") or f"worker {worker_id} crashed{where}: {reason}.{tail}"
         super().__init__(worker_id, message)
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild_crashed, (self.worker_id, self.details, str(self)))
+
 
 class WorkerTimeout(WorkerError, TimeoutError):
     """A job ran longer than its time limit; its worker was killed or abandoned."""
@@ -146,6 +158,14 @@ class WorkerTimeout(WorkerError, TimeoutError):
     def __init__(self, worker_id: WorkerId, timeout: float, message: str | None = None) -> None:
         self.timeout = timeout
         super().__init__(worker_id, message or f"worker {worker_id} exceeded the {timeout} s time limit")
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (WorkerTimeout, (self.worker_id, self.timeout, str(self)))
+
+
+def _rebuild_crashed(worker_id: WorkerId, details: dict[str, Any], message: str) -> WorkerCrashed:
+    """Unpickle a :class:`WorkerCrashed` (it crosses processes as a retry exception)."""
+    return WorkerCrashed(worker_id, dict(details, message=message))
 
 
 def _describe_exit(exitcode: int) -> str:
