@@ -103,8 +103,10 @@ class NodeLog:
         self.max_entries = max_entries
         self._entries: deque[NodeLogEntry] = deque(maxlen=max_entries)
         self._lock = threading.Lock()
-        # epoch -> its entries still in the log (so one epoch's lines are found without a scan)
-        self._by_epoch: dict[str, list[NodeLogEntry]] = {}
+        # epoch -> absolute index of its first entry (entries ever appended = _count), so
+        # one epoch's lines are found by scanning back from the end only as far as needed
+        self._first: dict[str, int] = {}
+        self._count = 0
 
     def add(self, message: str, epoch_id: Optional[str] = None, level: str = "info",
             timestamp: Optional[datetime] = None) -> NodeLogEntry:
@@ -114,43 +116,52 @@ class NodeLog:
         entry = NodeLogEntry(message, timestamp, epoch_id, level)
         if self.max_entries == 0:
             return entry  # a log that keeps nothing
-        entries = self._entries
         with self._lock:
-            if self.max_entries is not None and len(entries) == self.max_entries and entries:
-                self._unindex(entries[0])
-            entries.append(entry)
-            if epoch_id is not None:
-                same = self._by_epoch.get(epoch_id)
-                if same is None:
-                    self._by_epoch[epoch_id] = [entry]
-                else:
-                    same.append(entry)
+            self._entries.append(entry)
+            first = self._first
+            if epoch_id is not None and epoch_id not in first:
+                first[epoch_id] = self._count
+                if self.max_entries is not None and len(first) > 2 * self.max_entries + 1024:
+                    self._forget_evicted()
+            self._count += 1
         return entry
 
-    def _unindex(self, entry: NodeLogEntry) -> None:
-        same = self._by_epoch.get(entry.epoch_id) if entry.epoch_id is not None else None
-        if same:
-            if same[0] is entry:
-                del same[0]
-            else:
-                same.remove(entry)
-            if not same:
-                del self._by_epoch[entry.epoch_id]  # type: ignore[arg-type]
+    def _forget_evicted(self) -> None:
+        # epochs whose first entry has left a bounded log are forgotten (lock held)
+        base = self._count - len(self._entries)
+        self._first = {eid: i for eid, i in self._first.items() if i >= base}
 
     def has_epoch(self, epoch_id: str) -> bool:
         """Whether the log holds entries of ``epoch_id``."""
-        return str(epoch_id) in self._by_epoch
+        return str(epoch_id) in self._first
 
     def epoch_ids(self) -> list[str]:
         """The epochs that have entries in the log, in order of their first entry."""
         with self._lock:
-            return list(self._by_epoch)
+            return list(self._first)
+
+    def _epoch_entries(self, epoch_id: str) -> List[NodeLogEntry]:
+        # lock held: scan back from the newest entry to the epoch's first one
+        start = self._first.get(epoch_id)
+        if start is None:
+            return []
+        entries = self._entries
+        span = self._count - max(start, self._count - len(entries))
+        out = []
+        for entry in reversed(entries):
+            if span <= 0:
+                break
+            span -= 1
+            if entry.epoch_id == epoch_id:
+                out.append(entry)
+        out.reverse()
+        return out
 
     def get_entries(self, epoch_id: Optional[str] = None, limit: Optional[int] = None) -> List[NodeLogEntry]:
         """Entries, oldest first; optionally one epoch's, optionally only the last ``limit``."""
         with self._lock:
             if epoch_id is not None:
-                entries = list(self._by_epoch.get(str(epoch_id), ()))
+                entries = self._epoch_entries(str(epoch_id))
             else:
                 entries = list(self._entries)
         if limit is not None:
@@ -161,7 +172,7 @@ class NodeLog:
         """Remove every entry."""
         with self._lock:
             self._entries.clear()
-            self._by_epoch.clear()
+            self._first.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -193,7 +204,13 @@ class NodeLogManager:
 
     def node_of_epoch(self, epoch_id: str) -> Optional[str]:
         """The node of an epoch that logged something, if known."""
-        return self._epoch_nodes.get(str(epoch_id))
+        epoch_id = str(epoch_id)
+        node = self._epoch_nodes.get(epoch_id)
+        if node is None:
+            for name, log in list(self._logs.items()):
+                if log.has_epoch(epoch_id):
+                    return name
+        return node
 
     def get_node_log(self, node_name: str, limit: Optional[int] = None) -> List[NodeLogEntry]:
         """A node's entries (``[]`` for a node that never logged)."""
@@ -245,9 +262,7 @@ class PrintTarget:
                 continue
             if self.sink is not None:
                 self.sink.append((stamp, line))
-            elif self.log is not None:
-                if self.manager is not None and self.epoch_id is not None:
-                    self.manager.note_epoch(self.epoch_id, self.log.node_name)
+            elif self.log is not None:  # (the log's own epoch index tells its node)
                 self.log.add(line, self.epoch_id, "info", stamp)
 
     def write_entry(self, entry: LogMessage) -> None:
@@ -256,8 +271,6 @@ class PrintTarget:
         if self.sink is not None:
             self.sink.append((stamp, entry))
         elif self.log is not None:
-            if self.manager is not None and self.epoch_id is not None:
-                self.manager.note_epoch(self.epoch_id, self.log.node_name)
             self.log.add(entry, self.epoch_id, entry.level, stamp)
         if self.echo:
             _builtin_print(entry, file=sys.stdout)
