@@ -57,6 +57,55 @@ class EndedEpochs:
         return len(self._items)
 
 
+class _WatchedList(list):
+    """A callback list that tells the hub when it changes, so code that appends to
+    ``core.epoch_end_callbacks`` directly still gets complete epoch logs."""
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, items: Any, changed: Callable[[], None]) -> None:
+        super().__init__(items)
+        self._changed = changed
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._changed()
+
+    def extend(self, items: Any) -> None:
+        super().extend(items)
+        self._changed()
+
+    def insert(self, index: Any, item: Any) -> None:
+        super().insert(index, item)
+        self._changed()
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        self._changed()
+
+    def pop(self, index: Any = -1) -> Any:
+        item = super().pop(index)
+        self._changed()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def __iadd__(self, items: Any) -> "_WatchedList":
+        super().extend(items)
+        self._changed()
+        return self
+
+    def __setitem__(self, index: Any, item: Any) -> None:
+        super().__setitem__(index, item)
+        self._changed()
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self._changed()
+
+
 class StepCollector:
     """Collects the net actions and epoch logs of one run (``with core.observe.collect()``).
 
@@ -98,6 +147,8 @@ class Observability:
         self.recorder: Optional[ActionRecorder] = None
         self.ended = EndedEpochs()
         self._hook_installed = False
+        self._refreshing = False
+        core.epoch_end_callbacks = _WatchedList(core.epoch_end_callbacks, self.refresh)
 
     # ------------------------------------------------------------------ switching
     def set_retention(self, epoch_logs: Optional[bool] = None, net_action_logs: Optional[bool] = None) -> None:
@@ -132,6 +183,15 @@ class Observability:
 
     def refresh(self) -> None:
         """Install what the registered features need, and nothing else (see module docs)."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        try:
+            self._refresh()
+        finally:
+            self._refreshing = False
+
+    def _refresh(self) -> None:
         core = self.core
         batching = bool(self.action_callbacks or self.retain_actions or self.collectors)
         hook = bool(self.retain_epochs or self.collectors)

@@ -195,3 +195,20 @@ def test_registering_and_removing_leaves_no_per_epoch_records(make_net):
     assert recorder is not None and recorder._epochs == {}  # A's epochs were not kept
     remove()
     assert net._core.observe.recorder is None
+
+
+def test_callbacks_added_straight_to_the_scheduler_get_complete_logs(make_net):
+    net = _runner(make_net)
+    core = net._core
+    logs = []
+
+    def collect(name, epoch_id, log):
+        logs.append(log)
+
+    core.epoch_end_callbacks.append(collect)  # as runtime-internal code does
+    assert core.observe.recorder is not None and core.observe.recorder.per_epoch
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert [log.out_salvo_count for log in logs] == [1, 1] and all(log.net_actions for log in logs)
+    core.epoch_end_callbacks.remove(collect)
+    assert core.observe.recorder is None
