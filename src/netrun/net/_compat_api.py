@@ -64,6 +64,7 @@ class CompatMethods:
     _compat_inited = False
     _compat_paused = False
     _compat_task: asyncio.Task | None = None
+    _compat_resume_threaded = False
     _compat_config: Any = None
     _compat_init_nodes: tuple = ()
     _run_init_nodes = True
@@ -131,11 +132,11 @@ class CompatMethods:
         self._claimed_sync(lambda: self._core.drive("init", claimed=True, body=self._init_body(run_init_nodes)))
 
     def _check_init(self) -> None:
+        if self._core.state is NetState.STOPPED:
+            raise NetStateError("Cannot init: the net is closed; build a new Net")
         if self._compat_init_called:
             raise NetStateError("The net is already initialised (init() was called before); "
                                 "call init() once, or use `async with` / `with` alone")
-        if self._core.state is NetState.STOPPED:
-            raise NetStateError("Cannot init: the net is closed; build a new Net")
         self._compat_init_called = True
 
     def _init_body(self, run_init_nodes: bool | None) -> Any:
@@ -322,6 +323,7 @@ class CompatMethods:
         if core.driving and is_loop_of_core(core):
             core.request_pause()
             return
+        self._compat_resume_threaded = getattr(self, "_background", None) is not None
         super().pause()  # type: ignore[misc]
 
     def resume(self) -> None:
@@ -335,7 +337,8 @@ class CompatMethods:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
             self._launch_background_task()
-        elif getattr(self, "_was_threaded", False):
+        elif self._compat_resume_threaded:  # a PROJECT_SPEC start(threaded=True) run
+            self._compat_resume_threaded = False
             self.start(threaded=True)  # type: ignore[attr-defined]
 
     @property
@@ -366,8 +369,7 @@ class CompatMethods:
         """Wait until the background run ends (``pause()``, SIGINT or ``close()``)."""
         task = self._compat_task
         if task is not None:
-            await asyncio.shield(task)
-            self._compat_task = None
+            await asyncio.shield(task)  # kept: resume() starts it again
 
     async def _stop_compat_task(self, raise_error: bool = False) -> None:
         task, self._compat_task = self._compat_task, None
@@ -419,7 +421,11 @@ class CompatMethods:
         it created and has not sent)."""
         from netrun_sim import PacketLocation
 
-        if self._core.engine.get_epoch(str(epoch_id)) is None:
+        try:
+            epoch = self._core.engine.get_epoch(str(epoch_id))
+        except ValueError:  # not even an epoch ID
+            epoch = None
+        if epoch is None:
             raise EpochNotFoundError(f"Epoch {epoch_id} is not in the net (finished, cancelled or "
                                      f"never created); get_startable_epochs() lists the waiting ones")
         return self._core.engine.packets_at(PacketLocation.node(str(epoch_id)))
