@@ -165,3 +165,19 @@ def test_works_on_a_graph_built_net():
         assert (salvo.node_name, salvo.salvo_condition, salvo.packets) == ("T", "go", {"in": [2]})
     finally:
         net.stop()
+
+
+def test_targets_at_different_depths_are_each_reported_once(build):
+    """Regression: on 0.5.0 this net gave 7 salvos for 3 target epochs (T1's epochs were
+    collected again on every iteration while the longer branch to T2 was still running)."""
+    nodes = [node("A", ["in"], ["out"], per_packet=True), node("T1", ["in"], (), per_packet=True),
+             node("B", ["in"], ["out"], per_packet=True), node("B2", ["in"], ["out"], per_packet=True),
+             node("B3", ["in"], ["out"], per_packet=True), node("T2", ["in"], (), per_packet=True)]
+    edges = [edge("A", "out", "T1", "in"), edge("B", "out", "B2", "in"), edge("B2", "out", "B3", "in"),
+             edge("B3", "out", "T2", "in")]
+    net = build(nodes, edges, {"A": doubler(), "B": doubler(), "B2": doubler(), "B3": doubler()})
+    net.inject_data("A", "in", [1, 2])
+    net.inject_data("B", "in", [3])
+    salvos = net.run_to_targets(["T1", "T2"])
+    assert len(salvos) == 3 and len({s.epoch_id for s in salvos}) == 3
+    assert sorted((s.node_name, s.packets["in"][0]) for s in salvos) == [("T1", 2), ("T1", 4), ("T2", 24)]
