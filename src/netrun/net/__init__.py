@@ -52,6 +52,7 @@ from netrun.net.pools import (
 from netrun.net.port_types import PortTypeRegistry, PortTypeSpec, check_value_type
 from netrun.net.runner import BackgroundNetRunner
 from netrun.net.state import NetState
+from netrun.net._targets import TargetInputSalvo
 from netrun.storage.values import PacketValueStore, StoredValue
 
 __all__ = [
@@ -67,4 +68,5 @@ __all__ = [
     "validate_picklable", "run_in_process_with_event_loop",
     "EpochLog", "EpochOutcome", "ConsumedOutputPacket", "PacketRef",
     "PacketValueStore", "StoredValue",
+    "TargetInputSalvo",
 ]
