@@ -104,6 +104,7 @@ class PoolExecutor:
         self._inflight: dict[Any, tuple[Any, Any]] = {}  # run -> (ctx, job future)
         self._targets = [self.name]
         self._stopping = False
+        self._cancelled = False
         self._stop_timer: Optional[asyncio.TimerHandle] = None
         self._reconnect: Optional[asyncio.Task] = None
         self._next_reconnect = 0.0
@@ -141,7 +142,7 @@ class PoolExecutor:
         """Start the pool (once; again after a loop change or when every worker is gone)
         and send each node's runner to every worker when it changed."""
         loop = asyncio.get_running_loop()
-        self._stopping = False
+        self._stopping = self._cancelled = False
         if self.em is not None and (self._loop is not loop or self._all_dead()):
             await self._discard()
         if self.em is None:
@@ -228,11 +229,15 @@ class PoolExecutor:
         for node in nodes:
             if node.name not in self._shipped or not em.live_worker_ids(self.name):
                 continue
+            # stop functions wait behind what a worker still runs: briefly after a cancel
+            limit = self.spec.start_timeout if op == "start" else (2.0 if self._cancelled else self.spec.drain_timeout)
             try:
                 results = await asyncio.wait_for(em.run_on_workers(
-                    self.name, runner_key(node.name), PoolInitMode.PER_WORKER, func_args=(op,)),
-                    self.spec.start_timeout)
+                    self.name, runner_key(node.name), PoolInitMode.PER_WORKER, func_args=(op,)), limit)
                 errors = [r.exception for r in results if r.exception is not None]
+            except asyncio.TimeoutError:
+                errors = [TimeoutError(f"the workers of {self.kind} pool {self.name!r} did not finish the {op} "
+                                       f"function within {limit:g} s")]
             except Exception as exc:  # a worker died or the pool broke while starting
                 errors = [exc]
             if not errors:
@@ -258,6 +263,8 @@ class PoolExecutor:
     def _cancel_inflight(self, reason: str) -> None:
         self._stop_timer = None
         em = self.em
+        if self._inflight:
+            self._cancelled = True  # workers may still be busy with them: close without waiting
         for run, (ctx, future) in list(self._inflight.items()):
             if em is not None:
                 em.abandon(self.name, future, restart_worker=False)
@@ -277,7 +284,10 @@ class PoolExecutor:
         em, self.em = self.em, None
         self._shipped.clear()
         if em is not None:
-            await _quietly(em.close(drain=True, timeout=self.spec.drain_timeout))
+            if self._cancelled:  # a worker may still run a cancelled epoch: do not wait for it
+                await _quietly(em.close(drain=False, timeout=5))
+            else:
+                await _quietly(em.close(drain=True, timeout=self.spec.drain_timeout))
 
     def close_now(self) -> None:
         """Kill worker processes without waiting (a net garbage-collected unstopped)."""

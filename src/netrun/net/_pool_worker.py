@@ -133,7 +133,7 @@ class NodeRunner:
              is_async: bool) -> bytes:
         spec = self.spec
         name = spec.name
-        if not self._started and spec.start_func is not None:
+        if not self._started:  # a worker that missed the "start" broadcast (a replacement)
             try:
                 self._start()
             except Exception as error:
