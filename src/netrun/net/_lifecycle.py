@@ -371,8 +371,8 @@ class LifecycleMixin:
         node = run.node
         node.running -= 1
         self.running -= 1
-        if self.periodic is not None:
-            self.periodic.ended += 1
+        if self.periodic is not None:  # count, and checkpoint when due (a consistent point)
+            self.periodic.epoch_ended(self)
         if self.epoch_end_callbacks or node.end_callbacks:
             self._fire_end_callbacks(run, outcome, exc)
         self.wake()

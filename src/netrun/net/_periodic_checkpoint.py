@@ -11,7 +11,8 @@ paused: the capture takes about as long as copying the state (the engine snapsho
 value dict), and the writing runs on a background thread while the net keeps going (one
 write at a time; a checkpoint that falls due while the previous one is still being written
 waits for the next occasion). When a run ends (blocked or paused) a last checkpoint is
-written before ``start()`` returns, if any epoch ended since the previous one.
+written before ``start()`` returns (or, in a background run, when the net becomes blocked,
+before ``wait_until_blocked()`` returns), if any epoch ended since the previous one.
 
 **Epochs in flight.** Epochs running elsewhere when a periodic checkpoint is captured
 (thread or process pools, async functions awaiting something) are *rewound* in the
@@ -129,7 +130,7 @@ def _rewind(engine: dict, in_flight: list, values: dict, queues: dict) -> int:
             continue
         if data["state"] == 1:  # Running in the engine (a pool may not have started it yet)
             for salvo in data["out_salvos"]:
-                sent.update(pid for _, pid in salvo["packets"])
+                sent.update(pid for _, pid in salvo[1])  # [condition, [[port, pid], ...]]
             data["state"] = 0
             data["out_salvos"] = []
             data["orphaned_packets"] = []
@@ -210,8 +211,18 @@ class PeriodicCheckpointer:
             return True
         return self.every_seconds is not None and time.monotonic() - self.last_time >= self.every_seconds
 
+    def epoch_ended(self, core: Any) -> None:
+        """Called by the scheduler on the loop when an epoch has ended (its effects are
+        committed, nothing of it is half done): count it, and capture if due."""
+        self.ended += 1
+        if self.every_epochs is not None and self.ended >= self.every_epochs or (
+            self.every_seconds is not None and time.monotonic() - self.last_time >= self.every_seconds
+        ):
+            self.maybe_take(core)
+
     def maybe_take(self, core: Any) -> None:
-        """Called by the driver between iterations: capture now if due and no write runs."""
+        """Capture now if due and no write runs (called on the loop at consistent points:
+        between driver iterations and when an epoch has ended)."""
         if not self.due() or (self._writing is not None and self._writing.is_alive()):
             return
         payload = self._capture(core)
@@ -220,6 +231,12 @@ class PeriodicCheckpointer:
         self._writing = threading.Thread(target=self._write, args=(payload,), daemon=True,
                                          name="netrun-checkpoint-writer")
         self._writing.start()
+
+    def idle(self, core: Any) -> None:
+        """The net is blocked (nothing runs, nothing can start): write a checkpoint now if any
+        epoch ended since the last one, so a blocked net's checkpoint is complete."""
+        if self.ended:
+            self.run_ended(core)
 
     def run_ended(self, core: Any) -> None:
         """The run stopped driving (blocked or paused): write a final checkpoint now."""

@@ -468,6 +468,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
                 continue
             if self.running == 0 and not self.tasks and not self._done:
                 if not self._rate_limited_waiting():
+                    if self.periodic is not None:  # blocked: checkpoint what is done
+                        self.periodic.idle(self)
                     self._set_idle()
                     if not background:
                         return started_any

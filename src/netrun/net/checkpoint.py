@@ -358,6 +358,24 @@ class NetCheckpointMethods:
 
     restore_checkpoint = load_checkpoint
 
+    @property
+    def checkpoint_count(self) -> int:
+        """Periodic checkpoints written so far (0 without ``checkpoint_path``)."""
+        periodic = self._core.periodic  # type: ignore[attr-defined]
+        return 0 if periodic is None else periodic.count
+
+    @property
+    def last_checkpoint_error(self) -> Optional[BaseException]:
+        """Why the last periodic checkpoint could not be written (``None`` after a success)."""
+        periodic = self._core.periodic  # type: ignore[attr-defined]
+        return None if periodic is None else periodic.last_error
+
+    def wait_for_checkpoint(self, timeout: float = 30.0) -> None:
+        """Wait until a periodic checkpoint being written in the background is on disk."""
+        periodic = self._core.periodic  # type: ignore[attr-defined]
+        if periodic is not None:
+            periodic.wait(timeout)
+
 
 def restore_into(net: Any, loaded: LoadedCheckpoint, where: Any) -> None:
     """Put a loaded checkpoint's run state into a freshly built ``net``."""
