@@ -18,7 +18,9 @@ How they are handled (and how this differs from the published 0.5.0 runtime):
 * **Failures are reported, not lost.** A control that cannot be applied (``cancel_epoch``
   of an unknown epoch...) becomes a :class:`~netrun.errors.ControlFailed`: logged on the
   node, recorded in the dead-letter queue with its value, passed to ``error_callback``, and
-  handled like a failed epoch by ``on_error`` (``"raise"`` raises it from the run).
+  handled like a failed epoch: by ``on_error`` (``"raise"`` raises it from the run), or, in a
+  config-built net without ``on_error``, as an ``EpochError`` chaining it, raised by the run
+  (``propagate_exceptions``) or put in ``net.exception_queue``.
 
 Control types and their values (``netrun.config.signals.CONTROL_TYPES``):
 ``start_epoch`` (no value; a source node gets a new epoch, a node with input ports starts
@@ -50,6 +52,7 @@ from netrun.errors import (
     ControlPortNotFoundError,
     ControlValueError,
     EpochCancelledByControl,
+    EpochError,
     NetrunError,
     UnknownControlTypeError,
 )
@@ -336,7 +339,10 @@ class ControlHandler:
         if core.error_callback is not None:
             core.spawn(core._call_hook(node, core.error_callback, (error, node.name, epoch_id),
                                        "error_callback"))
-        if core.on_error == "raise":
+        policy = getattr(core, "failure_policy", None)
+        if policy is not None:  # config front door: an EpochError, raised or queued
+            self._report_as_epoch_error(policy, node, epoch_id, error)
+        elif core.on_error == "raise":
             if core.pending_raise is None:
                 core.pending_raise = error
             core.pause_requested = True
@@ -344,6 +350,26 @@ class ControlHandler:
             core.pause_requested = True
         else:
             warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+
+
+    def _report_as_epoch_error(self, policy: Any, node: Any, epoch_id: str, error: BaseException) -> None:
+        """Like a failed epoch under the config front door's policy (``_compat_policy.py``):
+        an :class:`EpochError` chaining the :class:`ControlFailed`, raised at the end of the
+        run when the node propagates exceptions, else put in ``net.exception_queue``."""
+        core = self.core
+        wrapped = EpochError(f"{type(error).__name__}: {error}", node_name=node.name, epoch_id=epoch_id)
+        wrapped.__cause__ = error
+        if not policy.propagates(node):
+            policy.exception_queue.append(wrapped)
+            return
+        pending = core.pending_raise
+        if pending is None:
+            core.pending_raise = wrapped
+        elif isinstance(pending, BaseExceptionGroup):
+            core.pending_raise = BaseExceptionGroup(pending.message, [*pending.exceptions, wrapped])
+        else:
+            core.pending_raise = ExceptionGroup("Multiple epoch failures", [pending, wrapped])
+        core.pause_requested = True
 
 
 class ControlMethods:

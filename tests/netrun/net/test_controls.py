@@ -364,3 +364,20 @@ def test_a_wrong_value_arriving_over_an_edge_fails_that_control(build):
     [entry] = net.dead_letter_queue.get_all()
     assert entry.node_name == "B" and type(entry.exception) is ControlFailed
     assert net.flush_output_queue("A::out") == [2]
+
+
+def test_failed_control_under_the_config_failure_policy(build):
+    """A config net without ``on_error`` reports failures as EpochError (0.5.0 style)."""
+    from netrun.errors import EpochError
+
+    net = worker_net(build)
+    net.send_control("A", "start_epoch")
+    with pytest.raises(EpochError, match=r"Epoch failed on node 'A' .*ControlFailed: Control 'start_epoch' "
+                                         r"on node 'A': the node has input ports") as info:
+        net.start()
+    assert type(info.value.__cause__) is ControlFailed
+    quiet = worker_net(build, propagate_exceptions=False)
+    quiet.send_control("A", "start_epoch")
+    quiet.start()
+    [queued] = quiet.exception_queue
+    assert isinstance(queued, EpochError) and type(queued.__cause__) is ControlFailed
