@@ -24,7 +24,7 @@ from typing import Any
 
 from netrun.errors import RequestError
 
-__all__ = ["RequestMethods", "check_request_config", "request_sources", "REQUEST_CONDITION"]
+__all__ = ["IdleRequests", "RequestMethods", "check_request_config", "request_sources", "REQUEST_CONDITION"]
 
 #: Salvo condition name of the epochs a request creates at source nodes (the engine's).
 REQUEST_CONDITION = "__request__"
@@ -86,6 +86,39 @@ def check_request_config(graph: Any) -> None:
         config = getattr(node, "dependency_request_config", None)
         if config is not None and list(config.triggers):
             request_sources(graph, name)
+
+
+class IdleRequests:
+    """Re-steps the engine when the net is about to go idle, for ``on_no_salvo_triggered``.
+
+    The engine makes such a request during a step, and gives the node its request token back
+    when one of its epochs ends; but nothing makes a step happen after that, so a node still
+    holding unmatched packets would wait forever (the engine's own ``run_until_blocked`` does
+    not see these requests either). When nothing runs any more, :meth:`poke` lets the engine
+    take one more step; it reports whether that created new epochs (then the run goes on).
+    Built only for graphs with such nodes: other nets pay nothing.
+    """
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+
+    @classmethod
+    def of(cls, core: Any) -> "IdleRequests | None":
+        from netrun_sim import DependencyRequestTrigger
+
+        on_no_salvo = DependencyRequestTrigger.on_no_salvo_triggered()
+        for node in core.engine.graph.nodes().values():
+            config = getattr(node, "dependency_request_config", None)
+            if config is not None and any(t == on_no_salvo for t in config.triggers):
+                return cls(core)
+        return None
+
+    def poke(self) -> bool:
+        core = self.core
+        before = len(core.runs) + len(core.pending_controls)
+        core.engine.dirty = True
+        core.advance()
+        return len(core.runs) + len(core.pending_controls) > before and bool(core.ready_nodes or core.pending_controls)
 
 
 class RequestMethods:

@@ -41,7 +41,7 @@ from netrun.net._live_ops import LiveOpsMixin
 from netrun.net._observability import Observability
 from netrun.net._controls import setup_controls
 from netrun.net._records import EpochRun, NodeRuntime, next_sequence as _next_seq, waiting_state
-from netrun.net._requests import check_request_config
+from netrun.net._requests import IdleRequests, check_request_config
 from netrun.net._signals import setup_signals
 from netrun.net.logs import inject_print
 from netrun.net.options import NodeConfig
@@ -93,6 +93,7 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         self.pending_controls: deque = deque()  # control epochs, applied before launching
         self.target_holds: Optional[dict[str, bool]] = None  # see _targets.py
         check_request_config(graph)
+        self.idle_requests = IdleRequests.of(self)  # on_no_salvo_triggered nodes, else None
         types.add_listener(self._refresh_types)
         self.main = MainLoopExecutor(self)
         self.executors: dict[str, Any] = {"main": self.main}
@@ -467,6 +468,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             if self.engine.dirty:
                 continue
             if self.running == 0 and not self.tasks and not self._done:
+                if self.idle_requests is not None and self.idle_requests.poke():
+                    continue  # a node still waiting for input requested it again
                 if not self._rate_limited_waiting():
                     if self.periodic is not None:  # blocked: checkpoint what is done
                         self.periodic.idle(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from _signal_nets import NetBuilder, doubler, edge, emitter, node, recorder
+from _signal_nets import NetBuilder, condition, doubler, edge, emitter, node, recorder
 from netrun.config.nodes import DependencyRequestConfig
 from netrun.errors import NodeNotFoundError, RequestError
 
@@ -154,3 +154,31 @@ def test_requests_are_recorded_in_the_history(build):
     events = [e.event_type for e in history.get_events_for_action(request.id)]
     assert events == ["RequestCreated"]
     assert "RequestEpochCreated" in [e.event_type for e in history.get_events()]
+
+
+def test_on_no_salvo_triggered_requests_again_for_leftover_input(build):
+    """Two items wait at B; each B epoch needs one settings packet. After B's first epoch
+    ends its request token is back, and the runtime lets the engine request again (the
+    engine alone would stop with 'y' waiting)."""
+    from netrun.config.salvo import (
+        MaxSalvosFiniteConfig, PacketCountNConfig, SalvoConditionConfig, SalvoConditionTermAndConfig,
+    )
+
+    calls, seen = [], []
+
+    def join(ctx, packets):
+        seen.append((ctx.consume_packet(packets["in"][0]), ctx.consume_packet(packets["cfg"][0])))
+
+    both = SalvoConditionConfig(
+        max_salvos=MaxSalvosFiniteConfig(max=1),
+        ports={"in": PacketCountNConfig(count=1), "cfg": PacketCountNConfig(count=1)},
+        term=SalvoConditionTermAndConfig(terms=[condition("in").term, condition("cfg").term]))
+    b = node("B", ["in", "cfg"], (), dependency=DependencyRequestConfig(triggers=["on_no_salvo_triggered"]))
+    b = b.model_copy(update={"in_salvo_conditions": {"default": both}})
+    net = build([node("S", (), ["out"]), b], [edge("S", "out", "B", "in", dependency=True)],
+                {"S": emitter([7, 8, 9], calls), "B": join})
+    net.inject_data("B", "cfg", ["x", "y"])
+    net.start()
+    assert seen == [(7, "x"), (8, "y")] and len(calls) == 2
+    net.start()  # nothing left waiting: no more requests
+    assert len(calls) == 2
