@@ -55,6 +55,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from netrun.net._storage_epochs import NetStorageMethods
+
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
@@ -311,8 +313,9 @@ def _child(root: Any, name: str) -> Any:
     return root / name if isinstance(root, Path) else f"{root}/{name}"
 
 
-class NetCheckpointMethods:
-    """Mixed into :class:`netrun.net.Net`."""
+class NetCheckpointMethods(NetStorageMethods):
+    """Mixed into :class:`netrun.net.Net` (with the storage properties ``net.cache`` and
+    ``net.storage_config``, :class:`~netrun.net._storage_epochs.NetStorageMethods`)."""
 
     def save_checkpoint(self, path: Any, *, backend: Any = None, storage_options: Optional[dict] = None) -> None:
         """Write this paused (or stopped, or never started) net's full state, atomically (a

@@ -59,6 +59,7 @@ __all__ = [
     "create_backend",
     "get_backend",
     "register_backend",
+    "use_backend",
     "registered_backend_config",
     "close_all_backends",
     "validate_backend_imports",
@@ -515,6 +516,15 @@ def register_backend(name: str, config: BackendConfigBase) -> None:
             stale = _backends.pop(_cache_key(previous, name), None)
             if stale is not None:
                 stale.close()
+
+
+def use_backend(name: str, backend: StorageBackend) -> None:
+    """Make ``backend`` (e.g. built with ``filesystem=`` for an fsspec implementation this
+    module does not know) the process-wide backend for the name ``name``: nets whose
+    storage config names it use this object."""
+    register_backend(name, backend.config)
+    with _registry_lock:
+        _backends[_cache_key(backend.config, name)] = backend
 
 
 def registered_backend_config(name: str) -> BackendConfigBase | None:

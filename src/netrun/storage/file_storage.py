@@ -116,6 +116,14 @@ def _backend_keys(manifest: FileStorageManifest) -> list[str]:
     return keys
 
 
+def _write(backend: StorageBackend, record: StoredFile, data: bytes) -> None:
+    try:
+        backend.write_bytes(record.key, data)
+    except StorageError as exc:
+        exc.with_context(port=record.port)
+        raise
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name) or "_"
 
@@ -345,9 +353,9 @@ class NodeFileStorage:
                 self._write_bundle(manifest, prefix, payloads)
             else:
                 for record, data in payloads:
-                    self.backend.write_bytes(record.key, data)
+                    _write(self.backend, record, data)
             for record, data in input_payloads:
-                self.backend.write_bytes(record.key, data)
+                _write(self.backend, record, data)
             self.backend.write_bytes(self.manifest_key(input_hash), manifest.to_json().encode())
         except StorageError as exc:
             exc.with_context(**self._context())

@@ -1,0 +1,394 @@
+"""The epoch cache, per-node file storage and stored values *inside* Net epochs.
+
+Configuration (the published 0.5.0 schema, :mod:`netrun.storage.config`):
+
+* net level — ``Net(graph, storage=StorageConfig(...))`` (or ``[storage]`` in a net file):
+  named ``backends``, the epoch ``cache`` (``enabled``, ``include_nodes`` globs,
+  ``storage_path`` shared by every net and process, ``version``...), ``value_storage``;
+* node level — ``net.set_node_config(name, storage=NodeStorageConfig(...))`` (or a dict,
+  or ``[nodes.X.options.storage]``): ``cache`` overrides (``enabled`` wins over the net's
+  selection), ``file_storage``, ``value_storage``.
+
+What happens to an epoch of a node that uses any of them (``node.storage`` is a
+:class:`NodeStoragePlan`; every other node pays one attribute check per epoch):
+
+1. **Before the function runs** (:meth:`NodeStoragePlan.launch`): the input values are
+   collected (a value function is evaluated here, once, and its value kept; a stored value
+   is hashed by its checksum, not loaded) and the cache key is computed — inputs by port,
+   the node's **code** fingerprint and **config** (ports, port types, factory and its
+   arguments), the versions. In ``cache_what="both"`` mode a hit **replays** the recorded
+   epoch: the inputs are consumed, the recorded outputs created, loaded and sent salvo by
+   salvo, the epoch finished — without calling the function. The epoch ends with outcome
+   ``"cache_hit"`` (``EpochLog.was_cache_hit``) and a ``CacheHit`` action in the history.
+   File storage is looked up the same way; its hit (``"file_storage_hit"``) replays the
+   outputs as stored values that the consuming worker loads itself.
+2. **Otherwise the function runs** as usual. Such a node always defers its net actions
+   (``defer_net_actions`` is switched on), so its outputs are known before they reach the
+   engine: just before the commit (:meth:`NodeStoragePlan.before_commit`) the epoch is
+   recorded in the cache, its outputs are written to file storage, and output values of at
+   least ``value_storage.min_size_bytes`` are moved to the value-storage backend (the
+   packet then holds a reference loaded on consumption, by the worker that consumes it).
+
+**Failures.** An unreachable backend, missing credentials, a full disk or a value the
+chosen method cannot serialize raise the storage layer's error, completed with the node,
+the port (when one is involved), the epoch and the backend, *inside* the epoch: it goes
+through the epoch's retry and dead-letter path like any failure of the function, and since
+nothing was committed its inputs (with their values) are retried or kept in the DLQ —
+nothing is lost. A failed lookup is retried without the lookup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from typing import Any, Optional
+
+from netrun.net.deferred import DeferredActionQueue, DeferredActionType
+from netrun.net.epoch_log import EpochOutcome
+from netrun.storage.values import StoredValue
+
+__all__ = ["NetStorage", "NodeStoragePlan", "attach_net_storage", "refresh_node_storage", "NetStorageMethods"]
+
+_CREATE = DeferredActionType.CREATE_PACKET
+_CREATE_FUNC = DeferredActionType.CREATE_PACKET_FROM_FUNC
+_CONSUME = DeferredActionType.CONSUME_PACKET
+_LOAD = DeferredActionType.LOAD_OUTPUT_PORT
+_SEND = DeferredActionType.SEND_OUTPUT_SALVO
+_MEMO_LIMIT = 4096  # replayable entries kept in memory per node (the disk holds them all)
+
+
+def _close_cache(cache: Any) -> None:
+    try:
+        cache.close()
+    except Exception:  # a finalizer must not raise
+        pass
+
+
+class NetStorage:
+    """The net-level part: the storage config, the epoch cache, file storage, value storage."""
+
+    def __init__(self, config: Any) -> None:
+        from netrun.storage.backends import register_backend
+        from netrun.storage.cache import EpochCache
+        from netrun.storage.config import CacheConfig
+        from netrun.storage.file_storage import FileStorage
+
+        self.config = config
+        self.cache = EpochCache(config.cache or CacheConfig())
+        weakref.finalize(self, _close_cache, self.cache)
+        self.files = FileStorage(config)
+        for name, backend in config.backends.items():  # references resolve with credentials here
+            register_backend(name, backend)
+
+
+def _as_storage_config(value: Any) -> Any:
+    from pydantic import ValidationError
+
+    from netrun.errors import NodeConfigError
+    from netrun.storage.config import StorageConfig
+
+    if isinstance(value, StorageConfig):
+        return value
+    if not isinstance(value, dict):
+        raise NodeConfigError(f"Net(storage=...) must be a StorageConfig or a dict, got {type(value).__name__}")
+    try:
+        return StorageConfig.model_validate(value)
+    except ValidationError as exc:
+        raise NodeConfigError(f"Net(storage=...) is not valid: {exc}") from None
+
+
+def attach_net_storage(core: Any, storage: Any) -> None:
+    """``Net(storage=...)``: build the net-level storage and plan every node."""
+    config = _as_storage_config(storage)
+    core.storage = NetStorage(config)
+    for node in core.nodes.values():
+        refresh_node_storage(core, node)
+    core.storage.cache.check_selection(core.nodes)
+
+
+def refresh_node_storage(core: Any, node: Any) -> None:
+    """(Re)build ``node.storage`` after the net's or the node's storage settings changed."""
+    node_config = node.config.storage
+    if core.storage is None:
+        if node_config is None:
+            node.storage = None
+            return
+        from netrun.storage.config import StorageConfig
+
+        core.storage = NetStorage(StorageConfig())
+    plan = NodeStoragePlan(core, node, core.storage, node_config)
+    node.storage = plan if plan.active else None
+    if node.storage is not None and not node.config.defer_net_actions:
+        # outputs must be known before they reach the engine (module docstring)
+        node.config = dataclasses.replace(node.config, defer_net_actions=True)
+
+
+class NodeStoragePlan:
+    """What one node does with the cache, file storage and value storage."""
+
+    def __init__(self, core: Any, node: Any, net: NetStorage, node_config: Any) -> None:
+        from netrun.storage.offload import ValueOffloader
+
+        self.name = node.name
+        self.net = net
+        self.node_config = node_config
+        cache_config = node_config.cache if node_config is not None else None
+        net.cache.register_node(node.name, code="unregistered", node_config=cache_config)
+        self.cache = net.cache if net.cache.is_enabled(node.name) else None
+        mode = net.cache.effective_config(node.name).cache_what.value if self.cache is not None else None
+        self.replay_cache = mode == "both"
+        file_config = node_config.file_storage if node_config is not None else None
+        self.file_config = file_config if net.files.is_enabled(file_config) else None
+        self.files: Any = None
+        value_config = (node_config.value_storage if node_config is not None else None) or net.config.value_storage
+        self.offloader = (ValueOffloader(value_config, net.config, node=node.name)
+                          if value_config is not None and value_config.enabled else None)
+        self.active = self.cache is not None or self.file_config is not None or self.offloader is not None
+        self.looks_up = self.replay_cache or self.file_config is not None
+        self._func: Any = None
+        self._pending: dict[str, tuple] = {}
+        self._memo: dict[str, list] = {}
+
+    # ------------------------------------------------------------------ registration
+    def _register(self, core: Any, node: Any) -> None:
+        """Key the cache and file storage on the node's current function and config."""
+        from netrun.storage.hashing import code_fingerprint, stable_hash
+
+        func = node.exec_func
+        if func is self._func:
+            return
+        config_data = _config_data(core, node)
+        cache_config = self.node_config.cache if self.node_config is not None else None
+        fingerprint = code_fingerprint(func)
+        self.net.cache.register_node(node.name, code=fingerprint, config_data=config_data, node_config=cache_config)
+        if self.file_config is not None:
+            self.files = self.net.files.for_node(node.name, self.file_config,
+                                                 code_fingerprint=stable_hash((fingerprint, config_data)))
+        self._memo.clear()
+        self._func = func
+
+    # ------------------------------------------------------------------ before the attempt
+    def launch(self, core: Any, run: Any) -> bool:
+        """Look the epoch up; on a hit replay it and return ``True`` (the epoch is over)."""
+        node = run.node
+        try:
+            self._register(core, node)
+            inputs = self._inputs(core, run)
+            key = self.cache.compute_key(self.name, inputs) if self.cache is not None else None
+            file_hash = self.files.compute_input_hash(inputs) if self.files is not None else None
+            if len(self._pending) > 1024:  # entries of epochs that failed for good
+                self._pending = {k: v for k, v in self._pending.items() if k in core.runs}
+            self._pending[run.id] = (key, file_hash, inputs)
+            if not self.looks_up:
+                return False
+            salvos, outcome = None, None
+            if self.replay_cache:
+                salvos = self._memo.get(key)  # type: ignore[arg-type]
+                if salvos is None:
+                    entry = self.cache.lookup(self.name, key)  # type: ignore[union-attr]
+                    if entry is not None:
+                        salvos = self._remember(key, entry.output_salvos)  # type: ignore[arg-type]
+                else:
+                    self.cache._count(self.name, "hits")  # type: ignore[union-attr]
+                outcome = EpochOutcome.CACHE_HIT
+            if salvos is None and self.files is not None:
+                manifest = self.files.lookup(file_hash)
+                if manifest is not None:
+                    salvos, outcome = self.files.replay(manifest, lazy=True), EpochOutcome.FILE_STORAGE_HIT
+            if salvos is None:
+                return False
+            self._replay(core, run, salvos, key if outcome == EpochOutcome.CACHE_HIT else file_hash, outcome)
+        except Exception as exc:
+            self._fail(core, run, exc)
+        return True
+
+    def _remember(self, key: str, salvos: list) -> list:
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = salvos
+        return salvos
+
+    def _inputs(self, core: Any, run: Any) -> dict[str, list[Any]]:
+        from netrun.storage.lazy import StoredValueRef
+        from netrun.storage.values import PacketValueStore
+
+        store = core.store
+        by_port: dict[str, list[Any]] = {}
+        for port, pid in run.pairs:
+            entry = store.peek_entry(pid)
+            if type(entry) is StoredValue:
+                ref = getattr(entry.value_func, "__self__", None)
+                if isinstance(ref, StoredValueRef):
+                    value = ref  # hashed by its checksum; the consumer loads it
+                else:
+                    value = PacketValueStore.resolve_entry(pid, entry, run.node.name)
+                    store.store_entry(pid, value)  # evaluated once, here
+            else:
+                value = entry
+            by_port.setdefault(port, []).append(value)
+        return by_port
+
+    def _replay(self, core: Any, run: Any, salvos: list, key: Any, outcome: str) -> None:
+        from netrun.storage.lazy import StoredValueRef
+
+        queue = DeferredActionQueue()
+        store = core.store
+        for _, pid in run.pairs:
+            queue.consume_packet(pid, store.peek_entry(pid))
+        for salvo in salvos:
+            for port, values in salvo.values_by_port.items():
+                for value in values:
+                    packet = (queue.create_packet_from_func(value.load) if isinstance(value, StoredValueRef)
+                              else queue.create_packet(value))
+                    queue.load_output_port(port, packet)
+            queue.send_output_salvo(salvo.salvo)
+        if not run.in_engine:
+            core.engine.start_epoch(run.id)
+            run.in_engine = True
+        core.commit_actions(run, queue._actions, atomic=True, finish=True, ctx=_ReplayCtx)
+        self._pending.pop(run.id, None)
+        if core.history is not None:
+            core.history.record_action("CacheHit" if outcome == EpochOutcome.CACHE_HIT else "FileStorageHit",
+                                       {"node": self.name, "epoch_id": run.id, "key": key})
+        core._epoch_ended(run, outcome)
+
+    def _fail(self, core: Any, run: Any, exc: BaseException) -> None:
+        """A lookup or replay failed: fail this attempt (retry without lookup, or DLQ)."""
+        from netrun.net.context import NodeExecutionContext
+
+        _add_context(exc, self.name, run.id)
+        ctx = NodeExecutionContext._for_attempt(core, run, True)
+        run.ctx = ctx
+        core._attempt_outcome(run, ctx, exc)
+
+    # ------------------------------------------------------------------ after the attempt
+    def before_commit(self, core: Any, run: Any, ctx: Any) -> None:
+        """Record / store / offload the attempt's outputs before they are committed; a
+        failure raises (with node, port, epoch, backend) and fails the attempt instead."""
+        queue = ctx._queue
+        actions = queue._actions if queue is not None else []
+        pending = self._pending.pop(run.id, None)
+        try:
+            if pending is None:  # planned after the epoch launched (or a lookup failed)
+                self._register(core, run.node)
+                inputs = {port: [ctx.packet_values.get(pid)] for port, pid in run.pairs}
+                key = self.cache.compute_key(self.name, inputs) if self.cache is not None else None
+                file_hash = self.files.compute_input_hash(inputs) if self.files is not None else None
+            else:
+                key, file_hash, inputs = pending
+            if self.cache is not None or self.files is not None:
+                salvos, consumed_ports = _outputs(run, actions)
+                if self.cache is not None:
+                    self.cache.store(self.name, key, inputs_by_port=inputs, output_salvos=salvos,
+                                     consumed_input_ports=consumed_ports, epoch_id=run.id)
+                    if self.replay_cache:
+                        self._remember(key, salvos)
+                if self.files is not None:
+                    self.files.store(file_hash, salvos, inputs_by_port=inputs, epoch_id=run.id)
+            if self.offloader is not None:
+                self._offload(actions)
+        except Exception as exc:
+            if pending is not None:
+                self._pending[run.id] = pending  # a retry stores with the same key
+            _add_context(exc, self.name, run.id)
+            raise
+
+    def _offload(self, actions: list) -> None:
+        ports = {}
+        for action in actions:
+            if action.action_type is _LOAD:
+                ports[id(action.packet)] = action.port_name
+        for action in actions:
+            if action.action_type is _CREATE:
+                port = ports.get(id(action.deferred_packet))
+                stored = self.offloader.offload(action.value, node=self.name, port=port)  # type: ignore[union-attr]
+                if stored is not action.value:  # a StoredValueRef: loaded on consumption
+                    action.action_type = _CREATE_FUNC
+                    action.value_func = stored.load
+                    action.value = None
+
+
+class _ReplayCtxType:
+    _consumed: set = set()
+
+
+_ReplayCtx = _ReplayCtxType()
+
+
+def _outputs(run: Any, actions: list) -> tuple[list, set]:
+    """The output salvos (condition, values by port) and consumed input ports of an attempt,
+    from its deferred actions."""
+    from netrun.storage.cache import CachedOutputSalvo
+    from netrun.storage.values import PacketValueStore
+
+    values: dict[int, Any] = {}
+    loaded: dict[str, list[Any]] = {}
+    salvos = []
+    consumed: set[str] = set()
+    for action in actions:
+        kind = action.action_type
+        if kind is _CREATE:
+            values[id(action.deferred_packet)] = action.value
+        elif kind is _CREATE_FUNC:
+            func = action.value_func
+            ref = getattr(func, "__self__", None)
+            from netrun.storage.lazy import StoredValueRef
+
+            values[id(action.deferred_packet)] = ref if isinstance(ref, StoredValueRef) else \
+                PacketValueStore.resolve_entry(str(action.deferred_packet), StoredValue(None, func, True), run.node.name)
+        elif kind is _LOAD:
+            loaded.setdefault(action.port_name, []).append(values.get(id(action.packet)))
+        elif kind is _SEND:
+            salvos.append(CachedOutputSalvo(action.salvo_condition_name, loaded))
+            loaded = {}
+        elif kind is _CONSUME:
+            port = run.port_of(str(action.packet))
+            if port is not None:
+                consumed.add(port)
+    return salvos, consumed
+
+
+def _add_context(exc: BaseException, node: str, epoch: str) -> None:
+    from netrun.storage.errors import StorageError
+
+    if isinstance(exc, StorageError):
+        exc.with_context(node=node, epoch=epoch)
+
+
+def _config_data(core: Any, node: Any) -> dict[str, Any]:
+    """The node's configuration that enters its cache key (besides its code)."""
+    types = core.types
+    data: dict[str, Any] = {
+        "in_ports": list(node.in_ports),
+        "out_ports": list(node.out_ports),
+        "out_conditions": list(node.out_conditions),
+        "in_types": {p: repr(types.get_input_port_type(node.name, p)) for p in node.in_ports},
+        "out_types": {p: repr(types.get_output_port_type(node.name, p)) for p in node.out_ports},
+    }
+    net = core.net
+    definition = getattr(net, "_definition", None) if net is not None else None
+    if definition is not None:
+        for cfg in definition.graph.nodes:
+            if cfg.name == node.name:
+                factory = getattr(cfg, "factory", None)
+                data["factory"] = factory if isinstance(factory, str) or factory is None else repr(factory)
+                data["factory_args"] = repr(getattr(cfg, "factory_args", None))
+                break
+    return data
+
+
+class NetStorageMethods:
+    """Mixed into :class:`netrun.net.Net` (through the checkpoint mixin)."""
+
+    @property
+    def cache(self) -> Optional[Any]:
+        """The net's :class:`~netrun.storage.cache.EpochCache` (``stats()``, ``entries(node)``,
+        ``clear()``...), or ``None`` when no storage is configured."""
+        storage = self._core.storage  # type: ignore[attr-defined]
+        return None if storage is None else storage.cache
+
+    @property
+    def storage_config(self) -> Optional[Any]:
+        """The net-level :class:`~netrun.storage.config.StorageConfig` (``None`` if unset)."""
+        storage = self._core.storage  # type: ignore[attr-defined]
+        return None if storage is None else storage.config
