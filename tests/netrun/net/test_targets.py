@@ -181,3 +181,16 @@ def test_targets_at_different_depths_are_each_reported_once(build):
     salvos = net.run_to_targets(["T1", "T2"])
     assert len(salvos) == 3 and len({s.epoch_id for s in salvos}) == 3
     assert sorted((s.node_name, s.packets["in"][0]) for s in salvos) == [("T1", 2), ("T1", 4), ("T2", 24)]
+
+
+def test_awaitable_in_a_net_opened_with_async_with(build):
+    """0.5.0 code: ``async with Net(...)`` then ``await net.run_to_targets(...)``."""
+    net = pipeline(build)
+
+    async def main():
+        async with net:
+            net.inject_data("A", "in", [1, 2])
+            return await net.run_to_targets(["T"])
+
+    salvos = asyncio.run(main())
+    assert sorted(s.packets["in"][0] for s in salvos) == [2, 4]
