@@ -23,6 +23,10 @@ a ``Net(graph)``:
                                             ``await async_get_output(...)``, ``try_get_output``
 ``on_epoch_start(cb, node=)`` / ``..end``   same (sync or async; returns a remover)
 ``run_on_init`` source node                 ``net.inject_source_epoch("Source")``
+``net.send_control(node, type, value)``     same (applied before waiting data, each one)
+``net.request(node, label="main")``         same (dependency edges, engine requests)
+``await net.run_to_targets(targets)``       ``net.run_to_targets(targets)`` /
+                                            ``await net.async_run_to_targets(targets)``
 ``NodeExecutionConfig`` fields              ``net.set_node_config(node, ...)``
 ``net.dead_letter_queue`` (list of dicts)   ``net.dead_letter_queue.get_all()`` (entries)
 ==========================================  ==============================================
