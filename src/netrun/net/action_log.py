@@ -32,6 +32,7 @@ from netrun.net.history import _action_payload, event_to_data
 __all__ = ["NetActionLog", "NetEventLog", "ActionRecorder"]
 
 _utc = timezone.utc
+_new = object.__new__
 
 
 def _iso(value: Optional[datetime]) -> Optional[str]:
@@ -79,20 +80,111 @@ class NetEventLog:
                    dict(data.get("detail") or {}))
 
 
-@dataclass
 class NetActionLog:
     """One engine action with the events it produced.
 
-    ``epoch_id`` is the epoch the action acted on (``None`` for steps, injections and
-    packets outside the net); ``action_detail`` holds the action's arguments (and the
-    epoch's ``node_name``).
+    ``timestamp`` (when it was done), ``action_kind`` (e.g. ``"SendOutputSalvo"``),
+    ``action_detail`` (its arguments and the epoch's ``node_name``), ``events`` (a list of
+    :class:`NetEventLog`) and ``epoch_id`` (the epoch it acted on; ``None`` for steps,
+    injections and packets outside the net).
+
+    Records made by the runtime are filled in lazily: ``action_kind`` and ``epoch_id`` at
+    once, the timestamp, detail and events on first access, so a callback that only looks
+    at the kinds costs little. Compare with ``==``; ``to_dict`` / ``from_dict`` round-trip.
     """
 
-    timestamp: datetime
-    action_kind: str
-    action_detail: dict[str, Any] = field(default_factory=dict)
-    events: list[NetEventLog] = field(default_factory=list)
-    epoch_id: Optional[str] = None
+    __slots__ = ("action_kind", "epoch_id", "_timestamp", "_detail", "_events", "_raw")
+
+    def __init__(self, timestamp: datetime, action_kind: str, action_detail: Optional[dict[str, Any]] = None,
+                 events: Optional[list[NetEventLog]] = None, epoch_id: Optional[str] = None) -> None:
+        self.action_kind = action_kind
+        self.epoch_id = epoch_id
+        self._timestamp = timestamp
+        self._detail = dict(action_detail) if action_detail is not None else {}
+        self._events = list(events) if events is not None else []
+        self._raw: Any = None
+
+    @classmethod
+    def _of_record(cls, record: tuple, node_name: Optional[str]) -> "NetActionLog":
+        log = _new(cls)
+        log.action_kind = record[1]
+        log.epoch_id = record[4]
+        log._raw = (record, node_name)
+        return log
+
+    def _fill(self) -> None:
+        (wall, name, args, events, _eid, node), node_name = self._raw
+        stamp = datetime.fromtimestamp(wall, tz=_utc)
+        detail = _action_payload(name, args)
+        for key, value in detail.items():
+            if isinstance(value, str) and type(value) is not str:  # PacketRef and other str kinds
+                detail[key] = str(value)
+        node = node or node_name
+        if node is not None:
+            detail["node_name"] = node
+        logs = []
+        for event in events or ():
+            ts = event.timestamp
+            logs.append(NetEventLog(datetime.fromtimestamp(ts / 1000, tz=_utc) if ts else stamp, event.kind,
+                                    event_to_data(event)))
+        self._timestamp, self._detail, self._events = stamp, detail, logs
+        self._raw = None
+
+    @property
+    def timestamp(self) -> datetime:
+        if self._raw is not None:
+            self._fill()
+        return self._timestamp
+
+    @timestamp.setter
+    def timestamp(self, value: datetime) -> None:
+        if self._raw is not None:
+            self._fill()
+        self._timestamp = value
+
+    @property
+    def action_detail(self) -> dict[str, Any]:
+        if self._raw is not None:
+            self._fill()
+        return self._detail
+
+    @action_detail.setter
+    def action_detail(self, value: dict[str, Any]) -> None:
+        if self._raw is not None:
+            self._fill()
+        self._detail = value
+
+    @property
+    def events(self) -> list[NetEventLog]:
+        if self._raw is not None:
+            self._fill()
+        return self._events
+
+    @events.setter
+    def events(self, value: list[NetEventLog]) -> None:
+        if self._raw is not None:
+            self._fill()
+        self._events = value
+
+    def event_kinds(self) -> list[str]:
+        """The kinds of the action's events (without building the event records)."""
+        if self._raw is not None:
+            return [e.kind for e in self._raw[0][3] or ()]
+        return [e.kind for e in self._events]
+
+    def _key(self) -> tuple:
+        return (self.timestamp, self.action_kind, self.action_detail, self.events, self.epoch_id)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetActionLog):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"NetActionLog(timestamp={self.timestamp!r}, action_kind={self.action_kind!r}, "
+                f"action_detail={self.action_detail!r}, events={self.events!r}, epoch_id={self.epoch_id!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (timestamps as ISO text, events as dicts)."""
@@ -203,21 +295,7 @@ class ActionRecorder:
 
 
 def _to_log(record: tuple, node_name: Optional[str] = None) -> NetActionLog:
-    wall, name, args, events, eid, node = record
-    stamp = datetime.fromtimestamp(wall, tz=_utc)
-    detail = _action_payload(name, args)
-    for key, value in detail.items():
-        if isinstance(value, str) and type(value) is not str:  # PacketRef and other str kinds
-            detail[key] = str(value)
-    node = node or node_name
-    if node is not None:
-        detail["node_name"] = node
-    logs = []
-    for event in events or ():
-        ts = event.timestamp
-        logs.append(NetEventLog(datetime.fromtimestamp(ts / 1000, tz=_utc) if ts else stamp, event.kind,
-                                event_to_data(event)))
-    return NetActionLog(stamp, name, detail, logs, eid)
+    return NetActionLog._of_record(record, node_name)
 
 
 def count_flow(actions: list[NetActionLog]) -> tuple[int, int, int]:
@@ -227,8 +305,7 @@ def count_flow(actions: list[NetActionLog]) -> tuple[int, int, int]:
     for action in actions:
         if action.action_kind == "SendOutputSalvo":
             sent += 1
-        for event in action.events:
-            kind = event.kind
+        for kind in action.event_kinds():
             if kind == "PacketOrphaned":
                 orphaned += 1
             elif kind == "PacketDestroyed":
