@@ -114,6 +114,8 @@ class NodeConfig:
             )
         if self.storage is not None:
             self.storage = _node_storage(self.storage)
+            # its outputs are recorded before they are committed (netrun.net._storage_epochs)
+            self.defer_net_actions = True
         if self.retries > 0 and not self.defer_net_actions:
             raise NodeConfigError(
                 f"retries={self.retries} needs defer_net_actions=True, so that a failed "
