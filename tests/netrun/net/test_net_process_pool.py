@@ -100,3 +100,91 @@ def test_process_pool_start_method_is_checked():
 
     with pytest.raises(NodeConfigError, match="start_method 'teleport' is not available"):
         Net(pipeline("A"), process_pools={"cpu": {"size": 1, "start_method": "teleport"}})
+
+
+class CountsShipping:
+    """An exec function that notes in a file each time it is unpickled (shipped)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __getstate__(self):
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.path = state["path"]
+        with open(self.path, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+    def __call__(self, ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        ctx.load_output_port("out", ctx.create_packet(value + 1))
+        ctx.send_output_salvo("send")
+
+
+def failing_start(net):
+    raise RuntimeError("no database here")
+
+
+@pytest.mark.timeout(60)
+def test_node_functions_are_shipped_once_per_worker_not_per_epoch(make_net, tmp_path):
+    shipped = tmp_path / "shipped"
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 2}})
+    net.set_node_exec("A", CountsShipping(str(shipped)))
+    net.set_node_config("A", pool="cpu")
+    net.inject_data("A", "in", list(range(20)))
+    net.start()
+    assert sorted(net.flush_output_queue("A::out")) == list(range(1, 21))
+    net.inject_data("A", "in", [100])
+    net.start()  # a second run ships nothing new
+    assert net.flush_output_queue("A::out") == [101]
+    pids = shipped.read_text().split()
+    assert len(pids) == 2 and len(set(pids)) == 2  # once per worker process
+
+
+@pytest.mark.timeout(60)
+def test_a_failing_start_function_in_a_worker_fails_the_run_naming_the_node(make_net):
+    from netrun.errors import NodeLifecycleError
+
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 1}})
+    net.set_node_exec("A", pid_tagger, start_node_func=failing_start)
+    net.set_node_config("A", pool="cpu")
+    net.inject_data("A", "in", [1])
+    with pytest.raises(NodeLifecycleError, match="no database here") as info:
+        net.start()
+    assert "'A'" in str(info.value) and "start" in str(info.value)
+
+
+def test_node_functions_that_cannot_travel_are_refused_at_start(make_net):
+    lock = threading.Lock()
+
+    def holds_a_lock(ctx, packets):
+        with lock:
+            pass
+
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 1}})
+    net.set_node_exec("A", holds_a_lock)
+    net.set_node_config("A", pool="cpu")
+    net.inject_data("A", "in", [1])
+    with pytest.raises(PacketValueNotPicklable, match="functions or port types of node 'A'.*process pool 'cpu'"):
+        net.start()
+
+
+@pytest.mark.timeout(60)
+def test_a_process_pool_follows_the_net_from_its_own_loop_to_the_callers(make_net):
+    import asyncio
+
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 1}})
+    net.set_node_exec("A", pid_tagger)
+    net.set_node_config("A", pool="cpu")
+    net.inject_data("A", "in", [1])
+    net.start()  # on the net's private loop
+    [(_, first)] = net.flush_output_queue("A::out")
+
+    async def on_my_loop():
+        net.inject_data("A", "in", [2])
+        await net.async_start()
+        return net.flush_output_queue("A::out")
+
+    [(value, second)] = asyncio.run(on_my_loop())  # the pool is reopened on this loop
+    assert value == 2 and second != first
