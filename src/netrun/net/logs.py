@@ -272,6 +272,9 @@ class PrintTarget:
             self.sink.append((stamp, entry))
         elif self.log is not None:
             self.log.add(entry, self.epoch_id, entry.level, stamp)
+        else:  # a worker process: its stdout is what reaches the epoch log
+            _builtin_print(entry, file=sys.stdout, flush=True)
+            return
         if self.echo:
             _builtin_print(entry, file=sys.stdout)
 

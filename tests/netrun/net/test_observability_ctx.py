@@ -177,3 +177,32 @@ def test_config_vars_reach_ctx_and_resolve_once(tmp_path, monkeypatch):
         net.start()
         assert net.flush_output_queue("A::out") == [13, 16, 19]
     assert sorted(calls) == ["offset", "scale"]  # once each, not once per access
+
+
+def logs_in_worker(ctx, packets):
+    value = ctx.consume_packet(packets["in"][0])
+    ctx.log("in worker", value=value)
+    try:
+        ctx.vars
+    except Exception as error:
+        ctx.log(type(error).__name__, text=str(error))
+    ctx.load_output_port("out", ctx.create_packet(value))
+    ctx.send_output_salvo("send")
+
+
+@pytest.mark.timeout(60)
+def test_log_and_vars_in_a_process_pool_worker(make_net):
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 1}})
+    net.set_node_exec("A", logs_in_worker)
+    net.set_node_config("A", pool="cpu")
+    records = []
+    net.on_epoch_end(lambda n, e, log: records.append(log))
+    net.inject_data("A", "in", [7])
+    net.start()
+    assert net.flush_output_queue("A::out") == [7]
+    [log] = records
+    texts = [text for _, text in log.logs]
+    # the entries reach the epoch log as text (structured fields stay in the worker)
+    assert texts[0] == "in worker | value=7"
+    assert texts[1].startswith("ContextMisuseError | text=ctx.vars is not available to node 'A'")
+    assert "process-pool worker" in texts[1]
