@@ -344,7 +344,13 @@ class NodeExecutionContext:
         """The node's variables (``node_vars`` of its config merged over the net's), as a
         read-only mapping. Each value is resolved once, on first use (an unfilled
         placeholder raises then, naming the variable)."""
-        return getattr(self._node, "vars", None) or _NO_VARS
+        variables = getattr(self._node, "vars", None)
+        if variables is None:  # the node record of a worker process carries no variables
+            raise ContextMisuseError(
+                f"ctx.vars is not available to node '{self.node_name}' (epoch {self.epoch_id}) in "
+                f"a process-pool worker; run the node on the main loop or a thread pool, or pass "
+                f"the values as packets or factory arguments")
+        return variables
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(node_name={self.node_name!r}, epoch_id={self.epoch_id!r}, "
