@@ -173,3 +173,26 @@ def test_stop_leaves_no_process_and_no_listening_socket_behind(make_net, tmp_pat
     finally:
         server.kill()
         server.wait(10)
+
+
+@pytest.mark.timeout(60)
+def test_a_net_dropped_without_stop_leaves_no_worker_process(tmp_path):
+    import gc
+
+    from netrun.net import Net
+
+    before = _children()
+
+    def run_and_forget() -> list[int]:
+        net = Net(pipeline("A"), process_pools={"cpu": {"size": 2}})
+        net.set_node_exec("A", pid_node)
+        net.set_node_config("A", pool="cpu")
+        net.inject_data("A", "in", [1])
+        net.start()
+        assert len(net.flush_output_queue("A::out")) == 1
+        return sorted(_children() - before)
+
+    workers = run_and_forget()
+    assert len(workers) == 2
+    gc.collect()
+    _wait_for(lambda: _children() == before, 15, "the dropped net's workers to exit")
