@@ -182,6 +182,34 @@ class ControlHandler:
             except Exception as error:
                 self._failed(node, control_type, value, epoch_id, pid, port, error)
 
+    def reclaim(self) -> None:
+        """Move control epochs that ended up in a node's ready queue (a restored checkpoint
+        or ``set_node_exec`` re-queues every waiting epoch of the node) back to the pending
+        controls, so they are applied, not run as data. Called when a run starts."""
+        core = self.core
+        pending_ids = {item[0] for item in core.pending_controls}
+        for node in core.nodes.values():
+            controls = node.controls
+            if controls is None or not node.ready:
+                continue
+            keep = []
+            for item in node.ready:
+                condition = item[3] if type(item) is tuple else item.condition
+                if condition not in controls:
+                    keep.append(item)
+                    continue
+                if type(item) is not tuple:
+                    item = (item.id, node.name, tuple(item.pairs), condition, item.created, item.seq)
+                    core.runs[item[0]] = item
+                if item[0] not in pending_ids:
+                    core.pending_controls.append(item)
+                    pending_ids.add(item[0])
+            if len(keep) != len(node.ready):
+                node.ready.clear()
+                node.ready.extend(keep)
+                if not keep:
+                    core.ready_nodes.pop(node.name, None)
+
     # -- the controls ------------------------------------------------------------------
     def apply(self, node: Any, control_type: str, value: Any) -> None:
         """Apply one control to ``node`` (raises :class:`ControlFailed` when it cannot)."""

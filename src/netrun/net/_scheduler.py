@@ -595,6 +595,8 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
     # ================================================================== start / stop functions
     async def ensure_started(self) -> None:
         """Start pools and run start functions not run yet (once per net lifetime)."""
+        if self.controls is not None:
+            self.controls.reclaim()  # control epochs re-queued as data (checkpoint, set_node_exec)
         for executor in self.executors.values():
             await executor.start(self)
         per_pool: dict[str, list[NodeRuntime]] = {}

@@ -110,3 +110,8 @@ def emitter(values: list, calls: Optional[list] = None):
         ctx.load_output_port("out", ctx.create_packet(next(it)))
         ctx.send_output_salvo("default")
     return emit
+
+
+def double_all(ctx, packets):
+    """A top-level (importable, so savable) form of :func:`doubler`."""
+    doubler()(ctx, packets)

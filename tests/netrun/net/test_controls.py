@@ -381,3 +381,41 @@ def test_failed_control_under_the_config_failure_policy(build):
     quiet.start()
     [queued] = quiet.exception_queue
     assert isinstance(queued, EpochError) and type(queued.__cause__) is ControlFailed
+
+
+def test_a_waiting_control_epoch_requeued_by_set_node_exec_is_still_a_control(build):
+    """``run_step(start_epochs=False)`` creates the control epoch; ``set_node_exec`` then
+    re-queues every waiting epoch of the node. The control must still be applied as one."""
+    net = worker_net(build)
+    net.send_control("A", "disable")
+    net.run_step(start_epochs=False)
+    net.set_node_exec("A", doubler())
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert net._core.nodes["A"].enabled is False
+    assert net.flush_output_queue("A::out") == [] and net.dead_letter_queue.get_all() == []
+    net.send_control("A", "enable")
+    net.start()  # only the data epoch runs (the control epoch is gone, not re-run as data)
+    assert net.flush_output_queue("A::out") == [2] and net.dead_letter_queue.get_all() == []
+
+
+def test_checkpoint_keeps_a_waiting_control(build, tmp_path):
+    """A control epoch waiting in a saved net is applied as a control after loading."""
+    from _signal_nets import double_all
+    from netrun.net import Net
+
+    net = build([node("A", ["in"], ["out"], controls=ALL, per_packet=True)], (), {"A": double_all})
+    net.send_control("A", "disable")
+    net.inject_data("A", "in", [1])
+    net.run_step(start_epochs=False)
+    assert len(net._core.pending_controls) == 1
+    net.save_checkpoint(tmp_path / "ck")
+    restored = Net.load_checkpoint(tmp_path / "ck")
+    try:
+        restored.start()
+        assert restored._core.nodes["A"].enabled is False
+        assert restored.flush_output_queue("A::out") == []
+        assert len(restored.get_startable_epochs_by_node("A")) == 1
+        assert restored.dead_letter_queue.get_all() == []
+    finally:
+        restored.stop()
