@@ -38,7 +38,7 @@ import asyncio
 import itertools
 import warnings
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from netrun.config.signals import (
     CONTROL_TYPES,
@@ -53,7 +53,6 @@ from netrun.errors import (
     ControlValueError,
     EpochCancelledByControl,
     EpochError,
-    NetrunError,
     UnknownControlTypeError,
 )
 from netrun.net._records import EpochRun
@@ -66,7 +65,7 @@ __all__ = ["ControlHandler", "ControlMethods", "check_control", "node_control_co
 _send_order = itertools.count()
 
 
-def node_control_conditions(in_ports: tuple[str, ...], in_conditions: tuple[str, ...]) -> Optional[frozenset[str]]:
+def node_control_conditions(in_ports: tuple[str, ...], in_conditions: tuple[str, ...]) -> frozenset[str] | None:
     """Input salvo conditions of a node that are control conditions (``__control_<type>__``
     with a port of the same name and a known type); ``None`` when there are none."""
     names = {c for c in in_conditions
@@ -74,7 +73,7 @@ def node_control_conditions(in_ports: tuple[str, ...], in_conditions: tuple[str,
     return frozenset(names) if names else None
 
 
-def setup_controls(core: Any, in_conditions: dict[str, tuple[str, ...]]) -> Optional["ControlHandler"]:
+def setup_controls(core: Any, in_conditions: dict[str, tuple[str, ...]]) -> ControlHandler | None:
     """Set ``node.controls`` of every node; the scheduler's handler, or ``None`` when no node
     accepts controls."""
     any_controls = False
@@ -82,10 +81,6 @@ def setup_controls(core: Any, in_conditions: dict[str, tuple[str, ...]]) -> Opti
         node.controls = node_control_conditions(node.in_ports, in_conditions.get(node.name, ()))
         any_controls |= node.controls is not None
     return ControlHandler(core) if any_controls else None
-
-
-def _type_name(t: Optional[type]) -> str:
-    return "no value" if t is None else t.__name__
 
 
 def check_control(core: Any, node_name: str, control_type: str, value: Any) -> str:

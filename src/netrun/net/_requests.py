@@ -24,7 +24,7 @@ from typing import Any
 
 from netrun.errors import RequestError
 
-__all__ = ["IdleRequests", "RequestMethods", "check_request_config", "request_sources", "REQUEST_CONDITION"]
+__all__ = ["REQUEST_CONDITION", "IdleRequests", "RequestMethods", "check_request_config", "request_sources"]
 
 #: Salvo condition name of the epochs a request creates at source nodes (the engine's).
 REQUEST_CONDITION = "__request__"
@@ -103,7 +103,7 @@ class IdleRequests:
         self.core = core
 
     @classmethod
-    def of(cls, core: Any) -> "IdleRequests | None":
+    def of(cls, core: Any) -> IdleRequests | None:
         from netrun_sim import DependencyRequestTrigger
 
         on_no_salvo = DependencyRequestTrigger.on_no_salvo_triggered()

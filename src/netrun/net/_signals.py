@@ -33,7 +33,8 @@ signals cost one ``node.signals is None`` check per epoch.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from netrun.config.signals import (
     VALID_SIGNAL_TYPES,
@@ -43,16 +44,20 @@ from netrun.config.signals import (
     signal_port_name,
     signal_type_from_port,
 )
-from netrun.errors import CannotFinishNonEmptyEpochError, NetrunError, UnsentOutputSalvoError
+from netrun.errors import (
+    CannotFinishNonEmptyEpochError,
+    NetrunError,
+    UnsentOutputSalvoError,
+)
 from netrun.net.deferred import DeferredActionQueue
 
-__all__ = ["SignalEmitter", "node_signal_types", "setup_signals", "NODE_EVENT_CONDITION"]
+__all__ = ["NODE_EVENT_CONDITION", "SignalEmitter", "node_signal_types", "setup_signals"]
 
 #: Salvo condition name of the short-lived epochs that carry node signals.
 NODE_EVENT_CONDITION = "__signal__"
 
 
-def node_signal_types(out_ports: Iterable[str], out_conditions: Iterable[str]) -> Optional[frozenset[str]]:
+def node_signal_types(out_ports: Iterable[str], out_conditions: Iterable[str]) -> frozenset[str] | None:
     """The signal types a node emits: ``__signal_<type>__`` ports with a salvo condition of
     the same name and a known type (``None`` when there are none)."""
     conditions = set(out_conditions)
@@ -61,7 +66,7 @@ def node_signal_types(out_ports: Iterable[str], out_conditions: Iterable[str]) -
     return frozenset(types) if types else None
 
 
-def setup_signals(core: Any) -> Optional["SignalEmitter"]:
+def setup_signals(core: Any) -> SignalEmitter | None:
     """Set ``node.signals`` of every node; the scheduler's emitter, or ``None`` when no node
     has signals (then no hook does anything)."""
     any_signals = False

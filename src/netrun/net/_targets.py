@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Union
 
 from netrun.errors import NetStateError, TargetNotFoundError
 
@@ -44,13 +45,13 @@ class TargetInputSalvo:
     packets: dict[str, list[Any]] = field(default_factory=dict)  # {port: [values]}
 
 
-def parse_targets(core: Any, targets: Union[Target, Iterable[Target]]) -> dict[str, Optional[set[str]]]:
+def parse_targets(core: Any, targets: Target | Iterable[Target]) -> dict[str, set[str] | None]:
     """``{node: salvo conditions (None: any)}``; unknown nodes or conditions raise
     :class:`TargetNotFoundError`, malformed targets ``TypeError``."""
     items = [targets] if isinstance(targets, str) else list(targets)
     if not items:
         raise ValueError("run_to_targets needs at least one target (a node name or (node, salvo condition))")
-    wanted: dict[str, Optional[set[str]]] = {}
+    wanted: dict[str, set[str] | None] = {}
     for target in items:
         if isinstance(target, str):
             name, condition = target, None
@@ -122,7 +123,7 @@ async def run_to_targets(core: Any, targets: Any, max_iterations: int, reported:
     return await _collect(core, wanted, reported)
 
 
-async def _collect(core: Any, wanted: dict[str, Optional[set[str]]], reported: set[str]) -> list[TargetInputSalvo]:
+async def _collect(core: Any, wanted: dict[str, set[str] | None], reported: set[str]) -> list[TargetInputSalvo]:
     store = core.store
     reported &= set(core.runs)  # forget epochs that have ended
     out: list[TargetInputSalvo] = []

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from netrun.config import EdgeConfig, GraphConfig, NetConfig, NodeConfig, NodeExecutionConfig, PortConfig
+from netrun.config import (
+    EdgeConfig,
+    GraphConfig,
+    NetConfig,
+    NodeConfig,
+    NodeExecutionConfig,
+    PortConfig,
+)
 from netrun.config.nodes import DependencyRequestConfig
 from netrun.config.runtime import runtime_setup
 from netrun.config.salvo import (
@@ -24,7 +31,7 @@ class NetBuilder:
     def __init__(self) -> None:
         self.nets: list[Net] = []
 
-    def __call__(self, nodes, edges=(), funcs: Optional[dict[str, Any]] = None, **net_fields: Any) -> Net:
+    def __call__(self, nodes, edges=(), funcs: dict[str, Any] | None = None, **net_fields: Any) -> Net:
         cfg = NetConfig(graph=GraphConfig(nodes=list(nodes), edges=list(edges)), **net_fields)
         net = Net.from_setup(runtime_setup(cfg), handle_sigint=False)
         self.nets.append(net)
@@ -43,7 +50,7 @@ class NetBuilder:
                 pass
 
 
-def condition(port: str, count: Optional[int] = None) -> SalvoConditionConfig:
+def condition(port: str, count: int | None = None) -> SalvoConditionConfig:
     """Fire when ``port`` is non-empty, taking ``count`` packets (all when ``None``)."""
     return SalvoConditionConfig(
         max_salvos=MaxSalvosFiniteConfig(max=1),
@@ -52,7 +59,7 @@ def condition(port: str, count: Optional[int] = None) -> SalvoConditionConfig:
 
 
 def node(name: str, ins=(), outs=(), *, signals=None, controls=None, per_packet: bool = False,
-         dependency: Optional[DependencyRequestConfig] = None, **exec_fields: Any) -> NodeConfig:
+         dependency: DependencyRequestConfig | None = None, **exec_fields: Any) -> NodeConfig:
     """A node; ``per_packet`` makes its one input port fire one epoch per packet."""
     fields = dict(exec_fields)
     if signals is not None:
@@ -80,7 +87,7 @@ def edge(src: str, sport: str, dst: str, dport: str, dependency: bool = False) -
                       dependency=dependency)
 
 
-def doubler(log: Optional[list] = None):
+def doubler(log: list | None = None):
     """Consume every input packet of ``in``, send each value doubled on ``out`` (one salvo)."""
     def work(ctx, packets):
         if log is not None:
@@ -100,7 +107,7 @@ def recorder(seen: list):
     return record
 
 
-def emitter(values: list, calls: Optional[list] = None):
+def emitter(values: list, calls: list | None = None):
     """A source: each epoch sends the next value of ``values`` on ``out``."""
     it = iter(values)
 

@@ -7,8 +7,8 @@ import asyncio
 import threading
 
 import pytest
-
 from _signal_nets import NetBuilder, doubler, edge, emitter, node, recorder
+
 from netrun.config.signals import CONTROL_TYPES
 from netrun.errors import (
     ControlError,
@@ -402,6 +402,7 @@ def test_a_waiting_control_epoch_requeued_by_set_node_exec_is_still_a_control(bu
 def test_checkpoint_keeps_a_waiting_control(build, tmp_path):
     """A control epoch waiting in a saved net is applied as a control after loading."""
     from _signal_nets import double_all
+
     from netrun.net import Net
 
     net = build([node("A", ["in"], ["out"], controls=ALL, per_packet=True)], (), {"A": double_all})

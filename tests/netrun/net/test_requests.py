@@ -4,8 +4,8 @@ de-duplication, and the errors for requests that cannot be resolved."""
 from __future__ import annotations
 
 import pytest
-
 from _signal_nets import NetBuilder, condition, doubler, edge, emitter, node, recorder
+
 from netrun.config.nodes import DependencyRequestConfig
 from netrun.errors import NodeNotFoundError, RequestError
 
@@ -161,7 +161,10 @@ def test_on_no_salvo_triggered_requests_again_for_leftover_input(build):
     ends its request token is back, and the runtime lets the engine request again (the
     engine alone would stop with 'y' waiting)."""
     from netrun.config.salvo import (
-        MaxSalvosFiniteConfig, PacketCountNConfig, SalvoConditionConfig, SalvoConditionTermAndConfig,
+        MaxSalvosFiniteConfig,
+        PacketCountNConfig,
+        SalvoConditionConfig,
+        SalvoConditionTermAndConfig,
     )
 
     calls, seen = [], []

@@ -4,8 +4,8 @@ sent, and that a signal never breaks the epoch it belongs to."""
 from __future__ import annotations
 
 import pytest
-
 from _signal_nets import NetBuilder, doubler, edge, node, recorder, sink
+
 from netrun.config.pools import OutputQueueConfig, PoolConfig, ThreadPoolConfig
 from netrun.config.signals import EpochFailedSignalValue, EpochSignalValue, SignalValue
 
@@ -115,7 +115,10 @@ def test_unconnected_signal_port_never_breaks_the_epoch(build):
     """Regression (0.5.0 crashed with KeyError): an unconnected epoch_started signal port
     with a queue, then normal output in two salvos of the same epoch."""
     from netrun.config.salvo import (
-        MaxSalvosFiniteConfig, PacketCountAllConfig, PortStateNonEmptyConfig, SalvoConditionConfig,
+        MaxSalvosFiniteConfig,
+        PacketCountAllConfig,
+        PortStateNonEmptyConfig,
+        SalvoConditionConfig,
         SalvoConditionTermPortConfig,
     )
 

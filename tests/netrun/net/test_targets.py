@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from _signal_nets import NetBuilder, condition, doubler, edge, node, recorder
+
 from netrun.errors import NetStateError, TargetNotFoundError
 from netrun.net import Net
 from netrun.net._targets import TargetInputSalvo
@@ -140,7 +140,16 @@ def test_not_while_running(build):
 
 def test_works_on_a_graph_built_net():
     from netrun_sim import (
-        Edge, Graph, MaxSalvos, Node, PacketCount, Port, PortRef, PortState, PortType, SalvoCondition,
+        Edge,
+        Graph,
+        MaxSalvos,
+        Node,
+        PacketCount,
+        Port,
+        PortRef,
+        PortState,
+        PortType,
+        SalvoCondition,
         SalvoConditionTerm,
     )
 
