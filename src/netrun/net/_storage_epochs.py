@@ -369,9 +369,9 @@ def _config_data(core: Any, node: Any) -> dict[str, Any]:
     definition = getattr(net, "_definition", None) if net is not None else None
     if definition is not None:
         for cfg in definition.graph.nodes:
-            if cfg.name == node.name:
-                factory = getattr(cfg, "factory", None)
-                data["factory"] = factory if isinstance(factory, str) or factory is None else repr(factory)
+            factory = getattr(cfg, "factory", None)
+            if cfg.name == node.name and factory:  # the same key whether built in Python or from a file
+                data["factory"] = factory if isinstance(factory, str) else repr(factory)
                 data["factory_args"] = repr(getattr(cfg, "factory_args", None))
                 break
     return data

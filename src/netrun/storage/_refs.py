@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, model_serializer, model_validator
 
 from netrun.storage.errors import StorageConfigError
 
@@ -56,6 +56,16 @@ class StorageModel(BaseModel):
     """Base of the storage config models: unknown keys are rejected, references kept."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_serializer(mode="wrap")
+    def _keep_type(self, handler: Any, info: SerializationInfo) -> Any:
+        # A compact dump (exclude_defaults) must keep the ``type`` discriminator of backend
+        # configs, or the dump does not load again (the published runtime's bug).
+        data = handler(self)
+        if info.exclude_defaults and isinstance(data, dict) and "type" not in data \
+                and "type" in type(self).model_fields:
+            data = {"type": getattr(self, "type"), **data}
+        return data
 
     def unresolved_refs(self) -> list[tuple[str, ConfigRef]]:
         """Every reference still in this model, with its dotted field path."""

@@ -148,3 +148,25 @@ def test_no_storage_no_cache(make_net):
     net = make_net(pipeline("A"))
     assert net.cache is None and net.storage_config is None
     assert net._core.nodes["A"].storage is None
+
+
+def test_a_checkpoint_keeps_the_storage_settings(make_net, tmp_path):
+    cache = CacheConfig(enabled=True, include_all_nodes=True, storage_path=str(tmp_path / "cache"))
+    net = make_net(pipeline("Double"), storage=StorageConfig(
+        cache=cache, backends={"files": {"type": "local", "base_path": str(tmp_path / "files")}}))
+    net.set_node_exec("Double", double)
+    net.set_node_config("Double", storage={"file_storage": {"backend": "files"}})
+    net.inject_data("Double", "in", [4])
+    net.start()
+    net.inject_data("Double", "in", [4, 6])
+    net.run_step(start_epochs=False)
+    net.save_checkpoint(tmp_path / "ckpt")
+    restored = Net.load_checkpoint(tmp_path / "ckpt")
+    try:
+        assert restored.storage_config.backends["files"].type == "local"
+        assert restored.get_node_config("Double").storage.file_storage.backend == "files"
+        restored.start()
+        assert restored.flush_output_queue("Double::out") == [8, 8, 12]  # the 8 already queued, then 8 and 12
+        assert CALLS == [4, 6]  # 4 was a cache hit in the restored net
+    finally:
+        restored.stop()
