@@ -188,6 +188,8 @@ class NetActionLog:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (timestamps as ISO text, events as dicts)."""
+        if self._raw is not None:  # straight from the raw record (no intermediate objects)
+            return _raw_to_dict(*self._raw)
         return {
             "timestamp": _iso(self.timestamp),
             "action_kind": self.action_kind,
@@ -292,6 +294,40 @@ class ActionRecorder:
         """Drop every per-epoch record (per-epoch recording was switched off)."""
         with self.lock:
             self._epochs.clear()
+
+
+_ms_iso: dict[int, str] = {}
+
+
+def _iso_ms(ms: int) -> str:
+    """ISO text of an engine event timestamp (milliseconds), cached: events of one
+    millisecond share it."""
+    text = _ms_iso.get(ms)
+    if text is None:
+        if len(_ms_iso) > 4096:
+            _ms_iso.clear()
+        text = _ms_iso[ms] = datetime.fromtimestamp(ms / 1000, tz=_utc).isoformat()
+    return text
+
+
+def _raw_to_dict(record: tuple, node_name: Optional[str]) -> dict[str, Any]:
+    wall, name, args, events, eid, node = record
+    stamp = datetime.fromtimestamp(wall, tz=_utc).isoformat()
+    detail = _action_payload(name, args)
+    for key, value in detail.items():
+        if isinstance(value, str) and type(value) is not str:
+            detail[key] = str(value)
+    node = node or node_name
+    if node is not None:
+        detail["node_name"] = node
+    return {
+        "timestamp": stamp,
+        "action_kind": name,
+        "action_detail": detail,
+        "events": [{"timestamp": _iso_ms(e.timestamp) if e.timestamp else stamp, "kind": e.kind,
+                    "detail": event_to_data(e)} for e in events or ()],
+        "epoch_id": eid,
+    }
 
 
 def _to_log(record: tuple, node_name: Optional[str] = None) -> NetActionLog:

@@ -111,22 +111,27 @@ class EpochLog:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: datetimes as ISO text, ``logs`` as ``{"timestamp", "message"}``
         dicts, ``net_actions`` as dicts (the 0.5.0 layout)."""
-        data: dict[str, Any] = {}
-        for f in dc_fields(self):
-            value = getattr(self, f.name)
-            if f.name in _TIME_FIELDS:
-                value = _iso(value)
-            elif f.name == "node_log_entries":
-                value = [{**e, "timestamp": _iso(e.get("timestamp")) if isinstance(e.get("timestamp"), datetime)
-                          else e.get("timestamp"), "fields": dict(e.get("fields") or {})} for e in value]
-            elif f.name == "net_actions":
-                value = [a.to_dict() if isinstance(a, NetActionLog) else dict(a) for a in value]
-            elif f.name == "logs":
-                value = [{"timestamp": _iso(t), "message": text} for t, text in value]
-            elif isinstance(value, (list, dict)):
-                value = type(value)(value)
-            data[f.name] = value
-        return data
+        entries = []
+        for e in self.node_log_entries:
+            stamp = e.get("timestamp")
+            entries.append({**e, "timestamp": stamp.isoformat() if isinstance(stamp, datetime) else stamp,
+                            "fields": dict(e.get("fields") or {})})
+        return {
+            "epoch_id": self.epoch_id, "node_name": self.node_name,
+            "timestamp": _iso(self.timestamp), "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at),
+            "duration_ms": self.duration_ms, "queue_time_ms": self.queue_time_ms,
+            "outcome": self.outcome, "error": self.error, "error_type": self.error_type,
+            "error_traceback": self.error_traceback, "pool_id": self.pool_id, "worker_id": self.worker_id,
+            "retry_count": self.retry_count, "was_cache_hit": self.was_cache_hit,
+            "was_file_storage_hit": self.was_file_storage_hit, "in_salvo_ports": list(self.in_salvo_ports),
+            "in_salvo_packet_count": self.in_salvo_packet_count, "out_salvo_count": self.out_salvo_count,
+            "orphaned_packet_count": self.orphaned_packet_count,
+            "destroyed_packet_count": self.destroyed_packet_count, "factory": self.factory,
+            "node_log_entries": entries, "user_fields": dict(self.user_fields),
+            "net_actions": [a.to_dict() if isinstance(a, NetActionLog) else dict(a) for a in self.net_actions],
+            "logs": [{"timestamp": _iso(t), "message": text} for t, text in self.logs],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EpochLog":
