@@ -24,6 +24,7 @@ from netrun.errors import InputPortNotFoundError, NodeConfigError, OutputPortNot
 from netrun.net._compat_api import CompatMethods, net_from_config
 from netrun.net._loop import LoopThread, SigintPause
 from netrun.net._observability import NetObservabilityMethods
+from netrun.config.runtime import controls_first
 from netrun.net._controls import ControlMethods
 from netrun.net._requests import RequestMethods
 from netrun.net._run_methods import RunMethods
@@ -130,6 +131,7 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
                 f"Pool names must be unique and not 'main' (the event loop); clashing: "
                 f"{sorted(overlap | ({'main'} & (set(thread_pools or ()) | set(process_pools or ()))))}"
             )
+        graph = controls_first(graph)  # waiting controls fire before waiting data (_controls.py)
         self._graph = graph
         self._value_store = PacketValueStore(consumed_packet_storage, consumed_packet_storage_limit,
                                              packet_storage_path)

@@ -420,3 +420,26 @@ def test_checkpoint_keeps_a_waiting_control(build, tmp_path):
         assert restored.dead_letter_queue.get_all() == []
     finally:
         restored.stop()
+
+
+def test_priority_on_a_net_built_from_an_engine_graph(make_net):
+    """``Net(graph)`` with a control port whose condition comes after the data condition:
+    the net still applies a waiting disable before any of 300 waiting data epochs."""
+    from netrun_sim import Graph, MaxSalvos, Node, PacketCount, Port, PortState, SalvoCondition, SalvoConditionTerm
+
+    def cond(port, count):
+        return SalvoCondition(MaxSalvos.finite(1), {port: count}, SalvoConditionTerm.port(port, PortState.non_empty()))
+
+    graph = Graph([Node("A", {"in": Port(), "__control_disable__": Port()}, {"out": Port()},
+                        {"default": cond("in", PacketCount.count(1)),
+                         "__control_disable__": cond("__control_disable__", PacketCount.all())},
+                        {"send": SalvoCondition(MaxSalvos.finite(1), {"out": PacketCount.all()},
+                                                SalvoConditionTerm.true_())})], [])
+    net = make_net(graph)
+    ran = []
+    net.set_node_exec("A", lambda ctx, packets: ran.append(ctx.consume_packet(packets["in"][0])))
+    net.inject_data("A", "in", list(range(300)))
+    net.send_control("A", "disable")
+    net.start()
+    assert ran == [] and len(net.get_startable_epochs_by_node("A")) == 300
+    assert list(net.graph.nodes()["A"].in_salvo_conditions) == ["__control_disable__", "default"]
