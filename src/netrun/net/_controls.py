@@ -8,9 +8,10 @@ How they are handled (and how this differs from the published 0.5.0 runtime):
   applies it at the start of the next launch round, on the event loop.
 * **Priority over data.** Control epochs are applied before any waiting data epoch of any
   node is launched, so a ``disable`` sent before (or together with) data is in effect before
-  the data epochs run. They bypass ``enabled`` and ``max_parallel_epochs``. Config-built nets
-  also list control salvo conditions first (``netrun.config.runtime``), so the engine fires
-  a waiting control before the next data salvo of the same node.
+  the data epochs run. They bypass ``enabled`` and ``max_parallel_epochs``. Every ``Net`` also
+  lists a node's control salvo conditions first in its engine graph
+  (``netrun.config.runtime.controls_first``), so the engine fires a waiting control before
+  the next data salvo of the same node, however many data epochs wait.
 * **Each control applied.** A control salvo takes every waiting packet of its port; each
   packet is applied on its own (three ``start_epoch`` packets start three epochs; 0.5.0 merged
   them into one). Controls sent with :meth:`ControlMethods.send_control` that wait together
