@@ -263,6 +263,32 @@ class Observability:
             collector.epoch_logs.append(log)
 
     # ------------------------------------------------------------------ per epoch
+    def epoch_ran_without_function(self, epoch_id: str, node_name: str, pairs: Any = (),
+                                   condition: Optional[str] = None, created: Optional[float] = None,
+                                   outcome: str = "success", exc: Optional[BaseException] = None) -> None:
+        """Fire ``on_epoch_start`` / ``on_epoch_end`` for an epoch the runtime ran itself,
+        without the node's function (a control epoch, a no-op epoch of a node without a
+        function, a result served from a cache): call it after the epoch ended in the
+        engine. Costs one check when no epoch callback is registered."""
+        core = self.core
+        node = core.nodes[node_name]
+        starts = core.epoch_start_callbacks or node.start_callbacks
+        ends = core.epoch_end_callbacks or node.end_callbacks
+        if not (starts or ends):
+            return
+        import time
+
+        from netrun.net._records import EpochRun
+
+        now = time.monotonic()
+        run = EpochRun(epoch_id, node, tuple(pairs), condition, now if created is None else created)
+        run.started = now
+        run.done = True
+        if starts:
+            core._fire_start_callbacks(run)
+        if ends:
+            core._fire_end_callbacks(run, outcome, exc)
+
     def epoch_actions(self, epoch_id: str, node_name: str) -> list[NetActionLog]:
         """The actions of an ended epoch (``[]`` when per-epoch recording is off)."""
         recorder = self.recorder

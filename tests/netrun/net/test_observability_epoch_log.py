@@ -231,3 +231,21 @@ def test_source_epoch_without_inputs_is_logged(make_net):
     [log] = records
     assert log.in_salvo_ports == [] and log.in_salvo_packet_count == 0
     assert log.out_salvo_count == 1 and log.orphaned_packet_count == 1
+
+
+def test_epochs_run_without_the_node_function_fire_both_callbacks(make_net):
+    """The hook for epochs the runtime runs itself (controls, no-op epochs, cache hits)."""
+    net = make_net(pipeline("A"))
+    starts, ends = [], []
+    net.on_epoch_start(lambda n, e: starts.append((n, e)), node="A")
+    net.on_epoch_end(lambda n, e, log: ends.append(log))
+    core = net._core
+    epoch_id = core.engine.create_epoch("A", [], "__noop__")
+    core.engine.start_epoch(epoch_id)
+    core.engine.finish_epoch(epoch_id)
+    core.observe.epoch_ran_without_function(epoch_id, "A", outcome=EpochOutcome.CACHE_HIT)
+    assert starts == [("A", epoch_id)]
+    [log] = ends
+    assert log.outcome == "cache_hit" and log.was_cache_hit and log.pool_id is None
+    assert [a.action_kind for a in log.net_actions] == ["StartEpoch", "FinishEpoch"]
+    assert net.logs.for_epoch(epoch_id) == []  # known through its EpochLog
