@@ -443,3 +443,25 @@ def test_priority_on_a_net_built_from_an_engine_graph(make_net):
     net.start()
     assert ran == [] and len(net.get_startable_epochs_by_node("A")) == 300
     assert list(net.graph.nodes()["A"].in_salvo_conditions) == ["__control_disable__", "default"]
+
+
+def test_epoch_count_controls_drive_max_epochs(build):
+    """With ``max_epochs=2`` a third epoch is refused; ``reset_epoch_count`` (or a lower
+    ``set_epoch_count``) lets the node run again; a higher count refuses at once."""
+    from netrun.errors import MaxEpochsExceeded
+
+    net = build([node("A", ["in"], ["out"], controls=ALL, per_packet=True, max_epochs=2)], (),
+                {"A": doubler()}, on_error="continue")
+    net.inject_data("A", "in", [1, 2])
+    net.start()
+    assert net.flush_output_queue("A::out") == [2, 4]
+    net.send_control("A", "reset_epoch_count")
+    net.inject_data("A", "in", [3])
+    net.start()
+    assert net.flush_output_queue("A::out") == [6]
+    net.send_control("A", "set_epoch_count", 2)
+    net.inject_data("A", "in", [4])
+    net.start()
+    assert net.flush_output_queue("A::out") == []
+    [entry] = net.dead_letter_queue.get_all()
+    assert type(entry.exception) is MaxEpochsExceeded and entry.packet_values == {entry.input_packets["in"][0]: 4}
