@@ -172,11 +172,18 @@ class ControlHandler:
         known = [i for i, a in enumerate(applications) if a[0] is not None]
         for i, app in zip(known, sorted((applications[i] for i in known), key=lambda a: a[0])):
             applications[i] = app
+        failures: dict[str, BaseException] = {}
         for _order, node, control_type, value, epoch_id, pid, port in applications:
             try:
                 self.apply(node, control_type, value)
             except Exception as error:
-                self._failed(node, control_type, value, epoch_id, pid, port, error)
+                failures[epoch_id] = self._failed(node, control_type, value, epoch_id, pid, port, error)
+        observe = getattr(core, "observe", None)
+        if observe is not None:  # on_epoch_start / on_epoch_end see control epochs too
+            for item in items:
+                error = failures.get(item[0])
+                observe.epoch_ran_without_function(item[0], item[1], item[2], item[3], item[4],
+                                                   EpochOutcome.ERROR if error else EpochOutcome.SUCCESS, error)
 
     def reclaim(self) -> None:
         """Move control epochs that ended up in a node's ready queue (a restored checkpoint
@@ -340,7 +347,8 @@ class ControlHandler:
 
     # -- failure -----------------------------------------------------------------------
     def _failed(self, node: Any, control_type: str, value: Any, epoch_id: str, pid: str, port: str,
-                error: BaseException) -> None:
+                error: BaseException) -> BaseException:
+        """Report a control that could not be applied; returns the :class:`ControlFailed`."""
         core = self.core
         if not isinstance(error, ControlFailed):
             wrapped = ControlFailed(f"Control {control_type!r} on node '{node.name}' failed: "
@@ -374,6 +382,7 @@ class ControlHandler:
             core.pause_requested = True
         else:
             warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+        return error
 
 
     def _report_as_epoch_error(self, policy: Any, node: Any, epoch_id: str, error: BaseException) -> None:

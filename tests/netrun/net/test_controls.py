@@ -227,7 +227,7 @@ def _blocking_net(build, count):
 def test_cancel_a_running_epoch(build):
     net, started, release, cancelled = _blocking_net(build, 2)
     outcomes = []
-    net.on_epoch_end(lambda n, e, log: outcomes.append((n, log.outcome)), node="A")
+    net.on_epoch_end(lambda n, e, log: outcomes.append((log.outcome, log.in_salvo_ports)), node="A")
     net.start(threaded=True)
     for _ in range(2):
         assert started.acquire(timeout=5)
@@ -240,7 +240,9 @@ def test_cancel_a_running_epoch(build):
         deadline.wait(0.02)
     net._loop_thread.loop.call_soon_threadsafe(release.set)
     assert net.wait_until_blocked(5)
-    assert sorted(outcomes) == [("A", "cancelled"), ("A", "success")]
+    # the control epoch is reported too (it ran without the node's function)
+    assert sorted(outcomes) == [("cancelled", ["in"]), ("success", ["__control_cancel_epoch__"]),
+                                ("success", ["in"])]
     assert len(net.flush_output_queue("A::out")) == 1
     assert [v.epoch_id for _, v in cancelled] == [victim]
     assert net.dead_letter_queue.get_all() == []
@@ -465,3 +467,15 @@ def test_epoch_count_controls_drive_max_epochs(build):
     assert net.flush_output_queue("A::out") == []
     [entry] = net.dead_letter_queue.get_all()
     assert type(entry.exception) is MaxEpochsExceeded and entry.packet_values == {entry.input_packets["in"][0]: 4}
+
+
+def test_control_epochs_reach_the_epoch_callbacks(build):
+    ends = []
+    net = worker_net(build, on_error="continue")
+    net.on_epoch_end(lambda n, e, log: ends.append((log.outcome, log.in_salvo_ports, log.error_type)))
+    net.send_control("A", "disable")
+    net.send_control("A", "cancel_epoch", "nope")
+    with pytest.warns(RuntimeWarning, match="Control 'cancel_epoch' on node 'A'"):
+        net.start()
+    assert sorted(ends) == [("error", ["__control_cancel_epoch__"], "ControlFailed"),
+                            ("success", ["__control_disable__"], None)]
