@@ -299,6 +299,13 @@ class ControlHandler:
         for pid in core.engine.cancel_epoch(epoch_id):
             core.store.remove(pid)
         node.log.add(f"waiting epoch {epoch_id} cancelled by a 'cancel_epoch' control", epoch_id, "info")
+        observe = getattr(core, "observe", None)
+        if observe is not None:
+            pairs, condition, created = ((run[2], run[3], run[4]) if type(run) is tuple
+                                         else (run.pairs, run.condition, run.created))
+            observe.epoch_ran_without_function(epoch_id, node.name, pairs, condition, created,
+                                               EpochOutcome.CANCELLED,
+                                               EpochCancelledByControl(node.name, epoch_id))
 
     def cancel_running(self, run: Any, control: str) -> None:
         """End a running epoch as cancelled: its attempt is abandoned (an async function is

@@ -194,12 +194,15 @@ def test_cancel_a_waiting_epoch(build):
     net.send_control("A", "disable")
     net.inject_data("A", "in", [1, 2])
     net.start()
-    first, second = net.get_startable_epochs_by_node("A")
+    first, _second = net.get_startable_epochs_by_node("A")
+    ends = []
+    net.on_epoch_end(lambda n, e, log: ends.append((e, log.outcome)))
     net.send_control("A", "cancel_epoch", first)
     net.send_control("A", "enable")
     net.start()
     assert net.flush_output_queue("A::out") == [4]
     assert net.get_epoch(first) is None and net.dead_letter_queue.get_all() == []
+    assert (first, "cancelled") in ends
     assert len(net.value_store) == 0
 
 
