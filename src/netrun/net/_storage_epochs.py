@@ -43,7 +43,7 @@ import dataclasses
 import weakref
 from typing import Any, Optional
 
-from netrun.net.deferred import DeferredActionQueue, DeferredActionType
+from netrun.net.deferred import DeferredActionType
 from netrun.net.epoch_log import EpochOutcome
 from netrun.storage.values import StoredValue
 
@@ -55,6 +55,18 @@ _CONSUME = DeferredActionType.CONSUME_PACKET
 _LOAD = DeferredActionType.LOAD_OUTPUT_PORT
 _SEND = DeferredActionType.SEND_OUTPUT_SALVO
 _MEMO_LIMIT = 4096  # replayable entries kept in memory per node (the disk holds them all)
+
+
+_REF_CLASS: list = []
+
+
+def _stored_value_ref() -> type:
+    """``netrun.storage.lazy.StoredValueRef``, imported on first use (not at ``netrun`` import)."""
+    if not _REF_CLASS:
+        from netrun.storage.lazy import StoredValueRef
+
+        _REF_CLASS.append(StoredValueRef)
+    return _REF_CLASS[0]
 
 
 def _close_cache(cache: Any) -> None:
@@ -170,34 +182,35 @@ class NodeStoragePlan:
     # ------------------------------------------------------------------ before the attempt
     def launch(self, core: Any, run: Any) -> bool:
         """Look the epoch up; on a hit replay it and return ``True`` (the epoch is over)."""
-        node = run.node
         try:
-            self._register(core, node)
+            if run.node.exec_func is not self._func:
+                self._register(core, run.node)
             inputs = self._inputs(core, run)
             key = self.cache.compute_key(self.name, inputs) if self.cache is not None else None
             file_hash = self.files.compute_input_hash(inputs) if self.files is not None else None
+            if self.looks_up:
+                salvos, outcome = None, None
+                if self.replay_cache:
+                    outcome = EpochOutcome.CACHE_HIT
+                    salvos = self._memo.get(key)  # type: ignore[arg-type]
+                    if salvos is None:
+                        entry = self.cache.lookup(self.name, key)  # type: ignore[union-attr]
+                        if entry is not None:
+                            salvos = self._remember(key, entry.output_salvos)  # type: ignore[arg-type]
+                    else:
+                        self.cache._count(self.name, "hits")  # type: ignore[union-attr]
+                if salvos is None and self.files is not None:
+                    manifest = self.files.lookup(file_hash)
+                    if manifest is not None:
+                        salvos, outcome = self.files.replay(manifest, lazy=True), EpochOutcome.FILE_STORAGE_HIT
+                if salvos is not None:
+                    self._replay(core, run, salvos, key if outcome == EpochOutcome.CACHE_HIT else file_hash,
+                                 outcome)  # type: ignore[arg-type]
+                    return True
             if len(self._pending) > 1024:  # entries of epochs that failed for good
                 self._pending = {k: v for k, v in self._pending.items() if k in core.runs}
             self._pending[run.id] = (key, file_hash, inputs)
-            if not self.looks_up:
-                return False
-            salvos, outcome = None, None
-            if self.replay_cache:
-                salvos = self._memo.get(key)  # type: ignore[arg-type]
-                if salvos is None:
-                    entry = self.cache.lookup(self.name, key)  # type: ignore[union-attr]
-                    if entry is not None:
-                        salvos = self._remember(key, entry.output_salvos)  # type: ignore[arg-type]
-                else:
-                    self.cache._count(self.name, "hits")  # type: ignore[union-attr]
-                outcome = EpochOutcome.CACHE_HIT
-            if salvos is None and self.files is not None:
-                manifest = self.files.lookup(file_hash)
-                if manifest is not None:
-                    salvos, outcome = self.files.replay(manifest, lazy=True), EpochOutcome.FILE_STORAGE_HIT
-            if salvos is None:
-                return False
-            self._replay(core, run, salvos, key if outcome == EpochOutcome.CACHE_HIT else file_hash, outcome)
+            return False
         except Exception as exc:
             self._fail(core, run, exc)
         return True
@@ -209,9 +222,7 @@ class NodeStoragePlan:
         return salvos
 
     def _inputs(self, core: Any, run: Any) -> dict[str, list[Any]]:
-        from netrun.storage.lazy import StoredValueRef
-        from netrun.storage.values import PacketValueStore
-
+        StoredValueRef = _stored_value_ref()
         store = core.store
         by_port: dict[str, list[Any]] = {}
         for port, pid in run.pairs:
@@ -221,7 +232,7 @@ class NodeStoragePlan:
                 if isinstance(ref, StoredValueRef):
                     value = ref  # hashed by its checksum; the consumer loads it
                 else:
-                    value = PacketValueStore.resolve_entry(pid, entry, run.node.name)
+                    value = store.resolve_entry(pid, entry, run.node.name)
                     store.store_entry(pid, value)  # evaluated once, here
             else:
                 value = entry
@@ -229,23 +240,37 @@ class NodeStoragePlan:
         return by_port
 
     def _replay(self, core: Any, run: Any, salvos: list, key: Any, outcome: str) -> None:
-        from netrun.storage.lazy import StoredValueRef
-
-        queue = DeferredActionQueue()
+        """Do what the recorded epoch did, through the engine: outputs created, loaded and
+        sent salvo by salvo, then the inputs consumed and the epoch finished (inputs last:
+        should anything fail, they are still there, with their values, for the DLQ)."""
+        StoredValueRef = _stored_value_ref()
+        engine = core.engine
         store = core.store
-        for _, pid in run.pairs:
-            queue.consume_packet(pid, store.peek_entry(pid))
-        for salvo in salvos:
-            for port, values in salvo.values_by_port.items():
-                for value in values:
-                    packet = (queue.create_packet_from_func(value.load) if isinstance(value, StoredValueRef)
-                              else queue.create_packet(value))
-                    queue.load_output_port(port, packet)
-            queue.send_output_salvo(salvo.salvo)
-        if not run.in_engine:
-            core.engine.start_epoch(run.id)
-            run.in_engine = True
-        core.commit_actions(run, queue._actions, atomic=True, finish=True, ctx=_ReplayCtx)
+        node = run.node
+        orphans: list = []
+        consumed = []
+        with engine.lock:
+            if not run.in_engine:
+                engine.start_epoch(run.id)
+                run.in_engine = True
+            for salvo in salvos:
+                for port, values in salvo.values_by_port.items():
+                    for value in values:
+                        pid = engine.create_packet_held(run.id)
+                        if type(value) is StoredValueRef:
+                            store.store_value_func(pid, value.load)  # loaded by its consumer
+                        else:
+                            store.store_value(pid, value)
+                        engine.load_output_port_held(pid, port)
+                orphans.extend(engine.send_output_salvo_held(run.id, salvo.salvo, node.may_orphan))
+            for _, pid in run.pairs:
+                engine.consume_packet_held(pid)
+                consumed.append(pid)
+            engine.finish_epoch(run.id)
+        for pid in consumed:
+            store.remember_consumed(pid, store.pop_entry(pid))
+        if orphans:
+            core.route_orphans(node.name, run.id, orphans)
         self._pending.pop(run.id, None)
         if core.history is not None:
             core.history.record_action("CacheHit" if outcome == EpochOutcome.CACHE_HIT else "FileStorageHit",
@@ -306,13 +331,6 @@ class NodeStoragePlan:
                     action.action_type = _CREATE_FUNC
                     action.value_func = stored.load
                     action.value = None
-
-
-class _ReplayCtxType:
-    _consumed: set = set()
-
-
-_ReplayCtx = _ReplayCtxType()
 
 
 def _outputs(run: Any, actions: list) -> tuple[list, set]:

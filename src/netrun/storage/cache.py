@@ -41,7 +41,7 @@ from typing import Any
 
 from netrun.storage.config import CacheConfig, CacheWhat, NodeCacheConfig, matches_any
 from netrun.storage.errors import CacheError, StorageConfigError, StorageError, ValueNotSerializableError
-from netrun.storage.hashing import HashMethod, code_fingerprint, stable_hash
+from netrun.storage.hashing import HashMethod, canonical_bytes, code_fingerprint, hash_bytes, stable_hash
 from netrun.storage.lazy import LazyPacketValueSpec, StoredValueRef, resolve_value
 from netrun.storage.serialization import PicklingMethod, pickle_data, unpickle_data
 
@@ -177,6 +177,7 @@ class EpochCache:
         self._nodes: dict[str, tuple[NodeCacheConfig | None, str]] = {}
         self._session: dict[str, dict[str, int]] = {}
         self._effective: dict[str, EffectiveCacheConfig] = {}
+        self._static: dict[str, tuple[bytes, EffectiveCacheConfig]] = {}
         self._closed = False
 
     # --- configuration ------------------------------------------------------------------
@@ -216,6 +217,7 @@ class EpochCache:
         with self._lock:
             self._nodes[node_name] = (node_config, fingerprint)
             self._effective.pop(node_name, None)
+            self._static.pop(node_name, None)
 
     def _node(self, node_name: str) -> tuple[NodeCacheConfig | None, str]:
         try:
@@ -287,17 +289,25 @@ class EpochCache:
     # --- keys ---------------------------------------------------------------------------
 
     def compute_key(self, node_name: str, inputs_by_port: dict[str, list[Any]]) -> str:
-        """The cache key of an input salvo of ``node_name`` (values by port, in order)."""
-        _, fingerprint = self._node(node_name)
-        effective = self.effective_config(node_name)
+        """The cache key of an input salvo of ``node_name`` (values by port, in order).
+
+        It hashes the canonical encoding of ``(format, node, net version, node version,
+        code + config fingerprint)`` followed by that of the input values by port; the first
+        part is encoded once per node registration."""
+        static = self._static.get(node_name)
+        if static is None:
+            _, fingerprint = self._node(node_name)
+            effective = self.effective_config(node_name)
+            static = self._static[node_name] = (canonical_bytes(
+                (_KEY_FORMAT, node_name, effective.net_version, effective.node_version, fingerprint)), effective)
+        prefix, effective = static
         ports = []
         for port in sorted(inputs_by_port):
             if effective.port_in_key(port):
                 values = [self._hashable(v, effective) for v in inputs_by_port[port]]
                 ports.append((port, values))
-        payload = (_KEY_FORMAT, node_name, effective.net_version, effective.node_version, fingerprint, ports)
         try:
-            return stable_hash(payload, effective.hash_method)
+            return hash_bytes(prefix + canonical_bytes(ports), effective.hash_method)
         except TypeError as exc:
             raise CacheError(str(exc), fix="exclude the port from the key (exclude_ports)", node=node_name) from exc
 

@@ -36,7 +36,6 @@ import inspect
 import math
 import pathlib
 import pickle
-import struct
 import uuid
 import zlib
 from enum import Enum
@@ -59,6 +58,8 @@ class HashMethod(str, Enum):
 
 def hash_bytes(data: bytes, method: HashMethod | str = HashMethod.blake2b) -> str:
     """Hex digest of ``data`` with ``method``."""
+    if method is HashMethod.blake2b:  # the default, without the enum lookup
+        return hashlib.blake2b(data, digest_size=20).hexdigest()
     method = HashMethod(method)
     if method is HashMethod.blake2b:
         return hashlib.blake2b(data, digest_size=20).hexdigest()
@@ -105,7 +106,7 @@ def _digest(value: Any, seen: set[int]) -> bytes:
 def _frame(out: bytearray, tag: bytes, payload: bytes) -> None:
     # tag, then a length prefix: no two different values share an encoding.
     out += tag
-    out += struct.pack(">Q", len(payload))
+    out += len(payload).to_bytes(8, "big")  # == struct.pack(">Q", ...)
     out += payload
 
 
