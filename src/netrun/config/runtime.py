@@ -277,6 +277,7 @@ def config_from_runtime(
     from netrun.config.pools import MultiprocessPoolConfig, PoolConfig, ThreadPoolConfig
 
     net_options = dict(net_options or {})
+    variables = net_options.pop("node_vars", None) or {}
     pools: dict[str, PoolConfig] = {}
     for name, spec in (net_options.pop("thread_pools", None) or {}).items():
         pools[name] = PoolConfig(spec=ThreadPoolConfig(num_workers=(spec or {}).get("size", 4)))
@@ -310,6 +311,8 @@ def config_from_runtime(
                 exec_data[field_name] = func
         for key, value in ((node_options or {}).get(name) or {}).items():
             exec_data[_OPTION_FIELDS.get(key, key)] = value
+        if variables.get(name):
+            exec_data["node_vars"] = _declared_vars(variables[name])
         if exec_data:
             update["execution_config"] = NodeExecutionConfig.model_validate(exec_data)
         types_in = {p: t for (n, p), t in (input_port_types or {}).items() if n == name}
@@ -323,3 +326,28 @@ def config_from_runtime(
         nodes.append(node.model_copy(update=update))
     graph_cfg = GraphConfig.from_graph(graph).model_copy(update={"nodes": nodes})
     return NetConfig(graph=graph_cfg, pools=pools or None, **fields)
+
+
+def _declared_vars(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's variables as ``NodeVariable`` declarations (for saving a definition): the
+    declarations of config variables as they were, plain values with their type."""
+    import json
+
+    from netrun.config.node_vars import NodeVariable
+
+    declared = getattr(variables, "_declared", None)  # config variables (LazyVars)
+    if declared is not None:
+        return dict(declared)
+    out: dict[str, Any] = {}
+    for name, value in variables.items():
+        if isinstance(value, bool):
+            out[name] = NodeVariable(value=value, type="bool")
+        elif isinstance(value, int):
+            out[name] = NodeVariable(value=value, type="int")
+        elif isinstance(value, float):
+            out[name] = NodeVariable(value=value, type="float")
+        elif isinstance(value, str):
+            out[name] = NodeVariable(value=value, type="str")
+        else:
+            out[name] = NodeVariable(value=json.dumps(value), type="json")
+    return out
