@@ -206,3 +206,19 @@ def test_log_and_vars_in_a_process_pool_worker(make_net):
     assert texts[0] == "in worker | value=7"
     assert texts[1].startswith("ContextMisuseError | text=ctx.vars is not available to node 'A'")
     assert "process-pool worker" in texts[1]
+
+
+def test_node_vars_survive_save_and_load(make_net, tmp_path):
+    net = make_net(pipeline("A", "B"), node_vars={"A": {"scale": 3, "name": "x", "on": True, "ratio": 0.5,
+                                                        "table": {"k": [1, 2]}}})
+    text = net.to_toml()
+    again = Net.from_toml(text)
+    try:
+        assert dict(again.get_node_vars("A")) == {"scale": 3, "name": "x", "on": True, "ratio": 0.5,
+                                                  "table": {"k": [1, 2]}}
+        assert dict(again.get_node_vars("B")) == {}
+        third = Net.from_toml(again.to_toml())  # config variables keep their declarations
+        assert dict(third.get_node_vars("A")) == dict(again.get_node_vars("A"))
+        third.stop()
+    finally:
+        again.stop()
