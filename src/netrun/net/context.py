@@ -35,6 +35,7 @@ __all__ = ["NodeExecutionContext", "AsyncNodeExecutionContext", "NodeFailureCont
 
 _new = object.__new__
 _NO_VARS: Any = MappingProxyType({})
+_builtin_print = print
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -338,6 +339,27 @@ class NodeExecutionContext:
             manager = getattr(self._backend, "logs", None)
             if manager is not None:
                 manager.note_epoch(self.epoch_id, self.node_name)
+
+    def print(self, *args: Any, sep: Optional[str] = " ", end: Optional[str] = "\n", flush: bool = False) -> None:
+        """Print into this epoch's log (``EpochLog.logs``, ``net.logs``) like a captured
+        ``print``, even where print capture is off (the published runtime's ``ctx.print``);
+        echoed to stdout when the node's ``echo_stdout`` is set."""
+        if self._closed is not None:
+            self._check_open()
+        text = (" " if sep is None else sep).join(map(str, args)) + ("\n" if end is None else end)
+        target = current_attempt.get()
+        if target is None or target.epoch_id != self.epoch_id or (target.log is None and target.sink is None):
+            if target is not None and target.epoch_id == self.epoch_id:  # a worker process
+                _builtin_print(text, end="", flush=True)
+                return
+            node_log = getattr(self._node, "log", None)
+            for line in text.splitlines():
+                if line.strip() and node_log is not None:
+                    node_log.add(line, self.epoch_id)
+            return
+        target.write(text)
+        if target.echo:
+            _builtin_print(text, end="", flush=flush)
 
     @property
     def vars(self) -> Any:
