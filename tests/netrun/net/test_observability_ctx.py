@@ -222,3 +222,27 @@ def test_node_vars_survive_save_and_load(make_net, tmp_path):
         third.stop()
     finally:
         again.stop()
+
+
+def test_ctx_print_goes_to_the_epoch_log_even_without_capture(make_net, capsys):
+    net = make_net(pipeline("A"))
+
+    def printer(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        ctx.print("value", value, sep="=")
+        ctx.print("two\nlines")
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", printer)
+    net.set_node_config("A", capture_stdout=False)
+    records = []
+    net.on_epoch_end(lambda n, e, log: records.append(log))
+    net.inject_data("A", "in", [3])
+    net.start()
+    assert [text for _, text in records[0].logs] == ["value=3", "two", "lines"]
+    assert capsys.readouterr().out == ""  # not echoed unless echo_stdout
+    net.set_node_config("A", capture_stdout=True, echo_stdout=True)
+    net.inject_data("A", "in", [4])
+    net.start()
+    assert capsys.readouterr().out == "value=4\ntwo\nlines\n"
