@@ -29,6 +29,9 @@ What happens to an epoch of a node that uses any of them (``node.storage`` is a
    least ``value_storage.min_size_bytes`` are moved to the value-storage backend (the
    packet then holds a reference loaded on consumption, by the worker that consumes it).
 
+Lookups and stores run on the net's event loop (a local cache or backend costs
+milliseconds; a slow remote backend for file storage delays the loop by its latency).
+
 **Failures.** An unreachable backend, missing credentials, a full disk or a value the
 chosen method cannot serialize raise the storage layer's error, completed with the node,
 the port (when one is involved), the epoch and the backend, *inside* the epoch: it goes
@@ -111,11 +114,23 @@ def _as_storage_config(value: Any) -> Any:
 
 def attach_net_storage(core: Any, storage: Any) -> None:
     """``Net(storage=...)``: build the net-level storage and plan every node."""
+    from netrun.storage.config import matches_any
+
     config = _as_storage_config(storage)
+    cache = config.cache
+    if cache is not None and cache.enabled and cache.include_nodes and not any(
+            matches_any(name, cache.include_nodes) for name in core.nodes):
+        # (without include_nodes, only nodes whose own cache config says enabled=true are
+        # cached: their node options come later, so that cannot be checked here)
+        from netrun.storage.errors import StorageConfigError
+
+        raise StorageConfigError(
+            f"the epoch cache is enabled but include_nodes={cache.include_nodes} selects no node "
+            f"(nodes: {', '.join(sorted(core.nodes))})",
+            fix="fix the globs in include_nodes, or set include_all_nodes=true")
     core.storage = NetStorage(config)
     for node in core.nodes.values():
         refresh_node_storage(core, node)
-    core.storage.cache.check_selection(core.nodes)
 
 
 def refresh_node_storage(core: Any, node: Any) -> None:

@@ -163,9 +163,11 @@ def test_resume_after_sigkill_loses_nothing(project, nets):
     done_before = len(loaded.output_queues["B::out"])
     assert done_before < count  # the checkpoint is from the middle of the run
 
-    restored = Net.load_checkpoint(target)
+    restored = Net.load_checkpoint(target, checkpoint_path=project / "ckpt2", checkpoint_every_epochs=100)
     nets.append(restored)
     restored.start()
+    assert restored.checkpoint_count >= 1  # the resumed net checkpoints on
+    assert load_checkpoint_state(project / "ckpt2").output_queues["B::out"]
     outputs = restored.flush_output_queue("B::out")
     expected = {10 * v + 1 for v in range(count)}
     assert set(outputs) == expected  # no packet lost

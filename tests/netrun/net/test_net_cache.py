@@ -123,8 +123,12 @@ def test_node_options_select_and_record_only(make_net, tmp_path):
 
 
 def test_a_cache_selecting_no_node_is_refused(make_net):
-    with pytest.raises(StorageConfigError, match=r"the epoch cache is enabled but selects no node.*include_nodes"):
+    with pytest.raises(StorageConfigError, match=r"include_nodes=\['Z\*'\] selects no node \(nodes: A\).*Fix: fix the globs"):
         make_net(pipeline("A"), storage=StorageConfig(cache=CacheConfig(enabled=True, include_nodes=["Z*"])))
+    # enabled at net level without a selection: only nodes that enable themselves are cached
+    net = make_net(pipeline("A", "B"), storage=StorageConfig(cache=CacheConfig(enabled=True)))
+    net.set_node_config("B", storage={"cache": {"enabled": True}})
+    assert net._core.nodes["A"].storage is None and net._core.nodes["B"].storage is not None
 
 
 def test_an_output_the_cache_cannot_store_goes_to_the_dlq(make_net, tmp_path):

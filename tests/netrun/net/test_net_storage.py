@@ -236,3 +236,23 @@ version = 3
         finally:
             net.stop()
     assert CALLS == [2]  # the second net's epoch was a cache hit
+
+
+def test_stored_values_are_loaded_in_the_worker_process_that_consumes_them(make_net, tmp_path):
+    files = NodeFileStorageConfig(backend="files")
+    first = _blob_net(make_net, tmp_path, file_storage=files)
+    first.inject_data("Blob", "in", [6])
+    first.start()
+    assert first.flush_output_queue("Measure::out") == [6]
+
+    net = make_net(pipeline("Blob", "Measure"), process_pools={"proc": {"size": 1}},
+                   storage=StorageConfig(backends={"files": LocalBackendConfig(base_path=str(tmp_path / "files"))}))
+    net.set_node_exec("Blob", make_blob)
+    net.set_node_exec("Measure", measure)
+    net.set_node_config("Blob", storage=NodeStorageConfig(file_storage=files))
+    net.set_node_config("Measure", pool="proc")
+    net.inject_data("Blob", "in", [6])
+    net.start()
+    assert net.flush_output_queue("Measure::out") == [6]
+    assert CALLS == [6]  # the second Blob epoch was a file-storage hit
+    assert LOADS == []  # not loaded in this process: the worker process loaded it
