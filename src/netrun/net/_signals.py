@@ -105,7 +105,7 @@ class SignalEmitter:
         if not run.in_engine:
             self.core.engine.start_epoch(run.id)
             run.in_engine = True
-        self.emit_in_epoch(run, "epoch_started")
+        self._emit_guarded(run, "epoch_started")
 
     def failed(self, run: Any, error: BaseException) -> None:
         """``epoch_failed``, while the failing epoch still runs (so the signal escapes)."""

@@ -187,3 +187,33 @@ def test_signals_of_a_thread_pool_node(build):
     assert sorted(p for p, _ in seen) == ["epoch_finished"] * 3 + ["epoch_started"] * 3
     started = {v.epoch_id for p, v in seen if p == "epoch_started"}
     assert started == {v.epoch_id for p, v in seen if p == "epoch_finished"}
+
+
+def test_retried_epoch_signals_once(build):
+    """A failed attempt that is retried is not a failed epoch: one started, one finished."""
+    seen, attempts = [], []
+
+    def flaky(ctx, packets):
+        attempts.append(ctx.retry_count)
+        if ctx.retry_count == 0:
+            raise RuntimeError("first attempt fails")
+        doubler()(ctx, packets)
+
+    types = ["epoch_started", "epoch_finished", "epoch_failed"]
+    net = build([node("A", ["in"], ["out"], signals=types, retries=1), sink("Sig", types)],
+                signal_edges("A", types), {"A": flaky, "Sig": recorder(seen)})
+    net.inject_data("A", "in", [5])
+    net.start()
+    assert attempts == [0, 1] and net.flush_output_queue("A::out") == [10]
+    assert sorted(p for p, _ in seen) == ["epoch_finished", "epoch_started"]
+
+
+def test_run_to_targets_and_requests_refuse_a_stopped_net(build):
+    from netrun.errors import NetStateError
+
+    net = build([node("A", ["in"], ["out"])], (), {"A": doubler()})
+    net.stop()
+    with pytest.raises(NetStateError, match="Cannot run to targets: the net is stopped"):
+        net.run_to_targets("A")
+    with pytest.raises(NetStateError, match="Cannot make a request: the net is stopped"):
+        net.request("A")
