@@ -202,17 +202,8 @@ class PoolExecutor:
         """Drop the manager (its loop changed, or its workers are all gone)."""
         em, self.em = self.em, None
         self._shipped.clear()
-        if em is None:
-            return
-        current = asyncio.get_running_loop()
-        old = self._loop
-        if old is current:
-            await _quietly(em.close(drain=False, timeout=5))
-        elif old is not None and old.is_running():
-            future = asyncio.run_coroutine_threadsafe(em.close(drain=False, timeout=5), old)
-            await _quietly(asyncio.wait_for(asyncio.wrap_future(future), 15))
-        else:
-            _kill_processes(em)
+        if em is not None:
+            await self._close_on_its_loop(em, False, 5.0)
 
     async def init_nodes(self, core: Any, nodes: list[Any]) -> None:
         """Run the start functions on every worker."""
@@ -284,10 +275,21 @@ class PoolExecutor:
         em, self.em = self.em, None
         self._shipped.clear()
         if em is not None:
-            if self._cancelled:  # a worker may still run a cancelled epoch: do not wait for it
-                await _quietly(em.close(drain=False, timeout=5))
-            else:
-                await _quietly(em.close(drain=True, timeout=self.spec.drain_timeout))
+            # a worker may still run a cancelled epoch: then do not wait for it
+            drain, timeout = (False, 5.0) if self._cancelled else (True, self.spec.drain_timeout)
+            await self._close_on_its_loop(em, drain, timeout)
+
+    async def _close_on_its_loop(self, em: ExecutionManager, drain: bool, timeout: float) -> None:
+        """Close ``em`` on the loop it was started on (the net may now run on another)."""
+        current = asyncio.get_running_loop()
+        old = self._loop
+        if old is None or old is current:
+            await _quietly(em.close(drain=drain, timeout=timeout))
+        elif old.is_running():
+            future = asyncio.run_coroutine_threadsafe(em.close(drain=drain, timeout=timeout), old)
+            await _quietly(asyncio.wait_for(asyncio.wrap_future(future), timeout + 10))
+        else:  # its loop is gone: nothing can be awaited there any more
+            _kill_processes(em)
 
     def close_now(self) -> None:
         """Kill worker processes without waiting (a net garbage-collected unstopped)."""
@@ -305,7 +307,8 @@ class PoolExecutor:
                 f"epoch {run.id} of node '{node.name}' was not sent to {self.kind} pool {self.name!r}: "
                 f"the net is stopping"))
             return
-        if em is None and self._reconnect is not None:
+        if em is None and self._loop is not None:  # it ran before: lost, reconnecting
+            self._request_reconnect()
             self._done(run, ctx, self._gone(run, "the pool is reconnecting"))
             return
         if em is None or node.name not in self._shipped:

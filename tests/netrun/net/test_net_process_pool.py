@@ -184,7 +184,13 @@ def test_a_process_pool_follows_the_net_from_its_own_loop_to_the_callers(make_ne
     async def on_my_loop():
         net.inject_data("A", "in", [2])
         await net.async_start()
-        return net.flush_output_queue("A::out")
+        out = net.flush_output_queue("A::out")
+        await net.async_stop()  # the pool closes on the loop it runs on
+        return out
 
-    [(value, second)] = asyncio.run(on_my_loop())  # the pool is reopened on this loop
+    loop = asyncio.new_event_loop()  # (not asyncio.run: it unsets the thread's current loop)
+    try:
+        [(value, second)] = loop.run_until_complete(on_my_loop())  # the pool is reopened on this loop
+    finally:
+        loop.close()
     assert value == 2 and second != first
