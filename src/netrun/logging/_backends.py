@@ -110,17 +110,20 @@ class JsonlEpochLogger:
     """An ``on_epoch_end`` callback writing each :class:`EpochLog` as a JSON line.
 
     ``append=False`` starts a fresh file (the default adds to an existing one).
+    ``include_net_actions=False`` leaves out each record's ``net_actions`` (about six
+    actions with their events per epoch: most of a line's size and of the logger's cost).
     """
 
-    def __init__(self, path: str | Path, *, append: bool = True) -> None:
+    def __init__(self, path: str | Path, *, append: bool = True, include_net_actions: bool = True) -> None:
         self._writer = _JsonlWriter(path, "epoch", append)
         self.path = self._writer.path
+        self.include_net_actions = include_net_actions
 
     def __call__(self, node_name: str, epoch_id: str, epoch_log: EpochLog) -> None:
         if not isinstance(epoch_log, EpochLog):
             raise TypeError(f"JsonlEpochLogger is an on_epoch_end callback (node_name, epoch_id, "
                             f"EpochLog); got {type(epoch_log).__name__} for epoch {epoch_id!r}")
-        self._writer.write((_encode(epoch_log.to_dict()),))
+        self._writer.write((_encode(_epoch_dict(epoch_log, self.include_net_actions)),))
 
     def log(self, epoch_log: EpochLog) -> None:
         """Write one record directly."""
@@ -211,13 +214,15 @@ class SqliteLogger:
     write; :meth:`load_epoch_logs` / :meth:`load_net_action_logs` read back (optionally one
     node / outcome / epoch). Tables: ``epoch_logs`` (``epoch_id``, ``node_name``, ``outcome``,
     ``ended_at``, ``duration_ms`` and the full record as JSON in ``data``) and
-    ``net_action_logs`` (``timestamp``, ``action_kind``, ``epoch_id``, ``data``). One
+    ``net_action_logs`` (``timestamp``, ``action_kind``, ``epoch_id``, ``data``);
+    ``include_net_actions=False`` stores epoch logs without their ``net_actions``. One
     connection shared by all threads behind a lock; every handler call is one transaction.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, include_net_actions: bool = True) -> None:
         if not isinstance(path, (str, Path)):
             raise TypeError(f"SqliteLogger needs a database path (str or Path), got {type(path).__name__}")
+        self.include_net_actions = include_net_actions
         self.path = path if path == ":memory:" else Path(path)
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,7 +246,7 @@ class SqliteLogger:
         if not isinstance(epoch_log, EpochLog):
             raise TypeError(f"SqliteLogger.epoch_handler is an on_epoch_end callback (node_name, "
                             f"epoch_id, EpochLog); got {type(epoch_log).__name__} for epoch {epoch_id!r}")
-        data = epoch_log.to_dict()
+        data = _epoch_dict(epoch_log, self.include_net_actions)
         row = (epoch_log.epoch_id, epoch_log.node_name, epoch_log.outcome, data["ended_at"],
                epoch_log.duration_ms, _encode(data))
         with self._lock:
@@ -310,6 +315,16 @@ class SqliteLogger:
 
     def __repr__(self) -> str:
         return f"SqliteLogger({str(self.path)!r})"
+
+
+def _epoch_dict(epoch_log: EpochLog, include_net_actions: bool) -> dict[str, Any]:
+    if include_net_actions or not epoch_log.net_actions:
+        return epoch_log.to_dict()
+    actions, epoch_log.net_actions = epoch_log.net_actions, []
+    try:
+        return epoch_log.to_dict()
+    finally:
+        epoch_log.net_actions = actions
 
 
 def _filters(pairs: Iterable[tuple[str, Optional[str]]]) -> tuple[str, list]:

@@ -182,3 +182,15 @@ def test_sqlite_logger_bad_input(tmp_path):
         db._db.commit()
         with pytest.raises(LogFileError, match="table epoch_logs row 1 is not a valid record"):
             db.load_epoch_logs()
+
+
+def test_loggers_can_leave_net_actions_out(net, tmp_path):
+    with JsonlEpochLogger(tmp_path / "e.jsonl", include_net_actions=False) as jsonl, \
+            SqliteLogger(tmp_path / "e.sqlite", include_net_actions=False) as db:
+        net.on_epoch_end(jsonl)
+        net.on_epoch_end(db.epoch_handler)
+        seen = _run(net, [1])
+        assert all(log.net_actions for log in seen)  # the records handed to callbacks keep them
+        for loaded in (JsonlEpochLogger.load(jsonl.path), db.load_epoch_logs()):
+            assert [r.net_actions for r in loaded] == [[], []]
+            assert [r.out_salvo_count for r in loaded] == [r.out_salvo_count for r in seen]
