@@ -149,6 +149,8 @@ class Observability:
         self._hook_installed = False
         self._refreshing = False
         core.epoch_end_callbacks = _WatchedList(core.epoch_end_callbacks, self.refresh)
+        for node in core.nodes.values():
+            node.end_callbacks = _WatchedList(node.end_callbacks, self.refresh)
 
     # ------------------------------------------------------------------ switching
     def set_retention(self, epoch_logs: Optional[bool] = None, net_action_logs: Optional[bool] = None) -> None:
