@@ -37,6 +37,7 @@ import datetime
 import threading
 import time
 import warnings
+import weakref
 from typing import Any, Optional
 
 __all__ = ["CheckpointPayload", "capture_checkpoint", "PeriodicCheckpointer"]
@@ -184,7 +185,7 @@ class PeriodicCheckpointer:
         if every_seconds is not None and (isinstance(every_seconds, bool)
                                           or not isinstance(every_seconds, (int, float)) or every_seconds <= 0):
             raise NodeConfigError(f"checkpoint_every_seconds must be a number > 0, got {every_seconds!r}")
-        self._net_ref = __import__("weakref").ref(net)
+        self._net_ref = weakref.ref(net)
         self.path = path
         self.backend = backend
         self.storage_options = storage_options

@@ -128,9 +128,21 @@ def attach_net_storage(core: Any, storage: Any) -> None:
             f"the epoch cache is enabled but include_nodes={cache.include_nodes} selects no node "
             f"(nodes: {', '.join(sorted(core.nodes))})",
             fix="fix the globs in include_nodes, or set include_all_nodes=true")
-    core.storage = NetStorage(config)
+    core.storage = _new_net_storage(core, config)
     for node in core.nodes.values():
         refresh_node_storage(core, node)
+
+
+def _new_net_storage(core: Any, config: Any) -> NetStorage:
+    storage = NetStorage(config)
+
+    def types_changed(name: str) -> None:  # port types are part of the key: register again
+        node = core.nodes.get(name)
+        if node is not None and node.storage is not None:
+            node.storage._func = None
+
+    core.types.add_listener(types_changed)
+    return storage
 
 
 def refresh_node_storage(core: Any, node: Any) -> None:
@@ -142,7 +154,7 @@ def refresh_node_storage(core: Any, node: Any) -> None:
             return
         from netrun.storage.config import StorageConfig
 
-        core.storage = NetStorage(StorageConfig())
+        core.storage = _new_net_storage(core, StorageConfig())
     plan = NodeStoragePlan(core, node, core.storage, node_config)
     node.storage = plan if plan.active else None
     if node.storage is not None and not node.config.defer_net_actions:
@@ -198,7 +210,7 @@ class NodeStoragePlan:
     def launch(self, core: Any, run: Any) -> bool:
         """Look the epoch up; on a hit replay it and return ``True`` (the epoch is over)."""
         try:
-            if run.node.exec_func is not self._func:
+            if run.node.exec_func is not self._func:  # new function or port types: new key
                 self._register(core, run.node)
             inputs = self._inputs(core, run)
             key = self.cache.compute_key(self.name, inputs) if self.cache is not None else None

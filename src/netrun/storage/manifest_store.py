@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -82,7 +83,7 @@ class UrlBackend(StorageBackend):
         self.name = None
         self.description = f"fsspec '{url}'"
         self._fs = fs
-        self._lock = __import__("threading").Lock()
+        self._lock = threading.Lock()
         self.root = root.rstrip("/")
         self.url = url
 

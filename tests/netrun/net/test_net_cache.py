@@ -95,6 +95,11 @@ def test_the_key_follows_code_config_and_version(make_net, tmp_path):
     typed.start()
     assert CALLS == [5, 5, 5]
 
+    typed.set_output_port_type("Double", "out", None)  # back as it was: a hit again
+    typed.inject_data("Double", "in", [5])
+    typed.start()
+    assert typed.flush_output_queue("Double::out") == [10, 10] and CALLS == [5, 5, 5]
+
     bumped = _net(make_net, CacheConfig(enabled=True, include_all_nodes=True, storage_path=path, version=1))
     bumped.inject_data("Double", "in", [5])
     bumped.start()
