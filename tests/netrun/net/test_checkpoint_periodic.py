@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -235,8 +233,6 @@ def test_checkpoints_by_time_and_at_the_end_of_a_run(project, nets):
 
 
 def test_a_failing_periodic_checkpoint_warns_and_the_net_keeps_running(project, nets):
-    import threading
-
     blocker = project / "blocked"
     blocker.write_text("a file where the checkpoint directory should go")
     net = _build(_net_toml("plus_one"), checkpoint_path=blocker / "ckpt", checkpoint_every_epochs=1)
@@ -246,7 +242,6 @@ def test_a_failing_periodic_checkpoint_warns_and_the_net_keeps_running(project, 
         net.start()
     assert sorted(net.flush_output_queue("B::out")) == [3, 4]
     assert isinstance(net.last_checkpoint_error, OSError) and net.checkpoint_count == 0
-    del threading
 
 
 def test_periodic_options_are_checked(project):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
@@ -23,7 +22,6 @@ from netrun.checkpoint import (
     serialize_packet_location,
 )
 from netrun.net.output_queues import OutputQueues
-from netrun.net.state import NetState
 
 NODES = textwrap.dedent("""\
     import threading

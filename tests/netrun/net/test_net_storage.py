@@ -256,3 +256,44 @@ def test_stored_values_are_loaded_in_the_worker_process_that_consumes_them(make_
     assert net.flush_output_queue("Measure::out") == [6]
     assert CALLS == [6]  # the second Blob epoch was a file-storage hit
     assert LOADS == []  # not loaded in this process: the worker process loaded it
+
+
+def test_storage_in_a_0_5_0_json_file(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    (tmp_path / "jsonnodes.py").write_text(
+        "CALLS = []\n"
+        "def blob(ctx, packets):\n"
+        "    for p in packets['in']:\n"
+        "        n = ctx.consume_packet(p)\n"
+        "        CALLS.append(n)\n"
+        "        ctx.load_output_port('out', ctx.create_packet(n * 2))\n"
+        "    ctx.send_output_salvo('default')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = {
+        "storage": {"backends": {"files": {"type": "local", "base_path": str(tmp_path / "files")}},
+                    "cache": {"enabled": True, "include_nodes": ["Blob"], "storage_path": str(tmp_path / "cache")}},
+        "graph": {"nodes": [{"name": "Blob", "in_ports": {"in": {}}, "out_ports": {"out": {}},
+                             "execution_config": {"exec_node_func": "jsonnodes.blob",
+                                                  "storage": {"file_storage": {"backend": "files"},
+                                                              "cache": {"version": 2}}}}],
+                  "edges": []},
+    }
+    (tmp_path / "net.json").write_text(json.dumps(data))
+    try:
+        for _ in range(2):
+            net = Net.from_file(tmp_path / "net.json")
+            try:
+                assert net.cache.effective_config("Blob").node_version == 2
+                net.inject_data("Blob", "in", [3])
+                net.start()
+                assert net.flush_output_queue("Blob::out") == [6]
+            finally:
+                net.stop()
+        import jsonnodes
+
+        assert jsonnodes.CALLS == [3]  # the second net replayed the first one's epoch
+        assert list((tmp_path / "files" / "Blob").rglob("out_0.pkl"))  # file storage wrote it too
+    finally:
+        sys.modules.pop("jsonnodes", None)
