@@ -74,8 +74,8 @@ def _reset(monkeypatch):
     close_all_backends()
 
 
-def _blob_net(make_net, tmp_path, **node_storage):
-    net = make_net(pipeline("Blob", "Measure"), thread_pools={"work": {"size": 2}},
+def _blob_net(make_net, tmp_path, net_options=None, **node_storage):
+    net = make_net(pipeline("Blob", "Measure"), thread_pools={"work": {"size": 2}}, **(net_options or {}),
                    storage=StorageConfig(backends={"files": LocalBackendConfig(base_path=str(tmp_path / "files"))}))
     net.set_node_exec("Blob", make_blob)
     net.set_node_exec("Measure", measure)
@@ -297,3 +297,23 @@ def test_storage_in_a_0_5_0_json_file(tmp_path, monkeypatch):
         assert list((tmp_path / "files" / "Blob").rglob("out_0.pkl"))  # file storage wrote it too
     finally:
         sys.modules.pop("jsonnodes", None)
+
+
+def test_a_stored_value_that_cannot_be_loaded_fails_its_consumer_into_the_dlq(make_net, tmp_path):
+    files = NodeFileStorageConfig(backend="files")
+    first = _blob_net(make_net, tmp_path, file_storage=files)
+    first.inject_data("Blob", "in", [4])
+    first.start()
+    net = _blob_net(make_net, tmp_path, {"on_error": "continue"}, file_storage=files)
+    net.set_node_config("Measure", pool="work", retries=1, defer_net_actions=True)
+    net.inject_data("Blob", "in", [4])
+    net.run_step()  # a file-storage hit: Measure's input is a stored value, not loaded yet
+    for stored in list((tmp_path / "files" / "Blob").rglob("out_0.pkl")):  # the data goes away
+        stored.unlink()
+    net.start()
+    assert net.flush_output_queue("Measure::out") == []
+    [entry] = net.dead_letter_queue.get_all()
+    assert entry.node_name == "Measure" and entry.retry_count == 1
+    assert "nothing is stored there" in str(entry.exception) and "local" in str(entry.exception)
+    [kept] = entry.packet_values.values()  # the reference is kept: nothing lost
+    assert type(kept.value_func.__self__) is StoredValueRef
