@@ -168,6 +168,12 @@ class NetSim:
             raise cannot_convert(action, "NetAction", "action")
         _undo.undo_action(self, action, events)
 
+    def _fastlane(self):
+        """The event-free happy paths of the per-epoch actions (extension, see ``_fastlane``)."""
+        from ._fastlane import FastLane
+
+        return FastLane(self)
+
     def _do_run_step(self, action):
         progress, events = _run_step(self, _time_ns() // 1000000)
         return (_PROGRESS if progress else _NO_PROGRESS), events

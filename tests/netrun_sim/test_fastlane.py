@@ -1,0 +1,198 @@
+"""The fast lane (``NetSim._fastlane()``) against the action API, over random graphs and
+action sequences: before each action the differential trace generator picks, a copy of the
+net does the same thing through the fast lane; afterwards both nets must hold the same
+state (IDs compared by order of appearance) and, when the action failed, the fast lane
+must have raised the same error type and message and changed nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import _trace  # noqa: E402
+
+ns = pytest.importorskip("netrun_sim")
+if not hasattr(ns.NetSim, "_fastlane"):
+    pytest.skip("this netrun_sim has no fast lane", allow_module_level=True)
+
+ULID_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+FAST_OPS = {"create_packet", "consume", "start", "finish", "load", "send", "step", "step_direct"}
+
+
+def snap_text(net) -> str:
+    return json.dumps(net.snapshot(), sort_keys=True)
+
+
+def normal(text: str) -> str:
+    """A snapshot text with every ID replaced by its order of first appearance."""
+    names: dict = {}
+    return ULID_RE.sub(lambda m: names.setdefault(m.group(0), f"id{len(names)}"), text)
+
+
+class FastTwin:
+    """A twin net that follows the trace: the actions the fast lane covers go through the
+    fast lane, the others through ``do_action``. After every action both nets must hold
+    the same state (IDs compared by order of appearance) and have failed alike. Because the
+    twin lives on, a fast-lane bug in state that snapshots do not show (indexes, counts)
+    shows up in a later action."""
+
+    def __init__(self) -> None:
+        self.twin = None
+        self.lane = None
+        self.ids: dict = {}  # main net id -> twin id
+        self.checked = 0
+        self.outcome = None
+
+    def tmap(self, value):
+        """A main-net ID (any accepted form) as the twin's ID in the same form."""
+        if isinstance(value, str):
+            mapped = self.ids.get(value.upper())
+            if mapped is None:
+                return value
+            return mapped if value == value.upper() else mapped.lower()
+        if type(value).__name__ == "ULID":
+            mapped = self.ids.get(str(value))
+            return value if mapped is None else type(value).from_str(mapped)
+        return value
+
+    def before(self, runner, i, desc) -> None:
+        if self.twin is None:
+            self.twin = copy.deepcopy(runner.net)
+            self.lane = self.twin._fastlane()
+            self.sync_ids(runner)
+        self.outcome = None
+        original = runner.resolve
+        runner.resolve = lambda ref: self.tmap(original(ref))  # the twin's IDs for this action
+        try:
+            self.apply(runner, desc)
+        except Exception as exc:  # noqa: BLE001 - compared with the action's error below
+            self.outcome = exc
+        finally:
+            del runner.resolve
+
+    def apply(self, runner, desc) -> None:
+        op = desc["op"]
+        net, lane, NA = self.twin, self.lane, ns.NetAction
+        epochs = net._s.epochs
+        r = runner.resolve
+        if op not in FAST_OPS:
+            if op == "query":
+                return
+            if op in ("undo", "rub"):
+                raise _Skip()
+            net.do_action(runner.build_action(desc))
+            return
+        self.checked += 1
+        if op == "create_packet":
+            if "e" not in desc:
+                net.do_action(NA.create_packet())
+                return
+            ep = epochs.get(r(desc["e"]))
+            if ep is None:  # the fast lane takes a live record; other forms are the action's business
+                net.do_action(NA.create_packet(r(desc["e"])))
+            else:
+                lane.create(ep)
+        elif op == "consume":
+            lane.consume(r(desc["p"]))
+        elif op == "start":
+            lane.start(r(desc["e"]))
+        elif op in ("finish", "send"):
+            eid = r(desc["e"])
+            ep = epochs.get(eid)
+            if ep is None:
+                net.do_action(NA.finish_epoch(eid) if op == "finish" else NA.send_output_salvo(eid, desc["cond"]))
+            elif op == "finish":
+                lane.finish(ep)
+            else:
+                lane.send(ep, desc["cond"])
+        elif op == "load":
+            lane.load(r(desc["p"]), desc["port"])
+        else:
+            lane.step([])
+
+    def sync_ids(self, runner) -> None:
+        for a, b in zip(ULID_RE.findall(snap_text(runner.net)), ULID_RE.findall(snap_text(self.twin))):
+            self.ids[a] = b
+
+    def after(self, runner, i, desc, rec) -> None:
+        if self.twin is None:
+            return
+        if isinstance(self.outcome, _Skip):  # undo / run_until_blocked: restart the twin here
+            self.twin = None
+            return
+        if desc["op"] == "query":
+            return
+        err = rec.get("err")
+        if err is not None:
+            assert self.outcome is not None, f"action {desc} failed with {err} but the twin did not"
+            assert type(self.outcome).__name__ == err[0], (self.outcome, err)
+        else:
+            assert self.outcome is None, f"twin raised {self.outcome!r} on {desc}, the action did not"
+        assert normal(snap_text(self.twin)) == normal(snap_text(runner.net)), f"twin differs after {desc}"
+        self.sync_ids(runner)
+
+
+class _Skip(Exception):
+    pass
+
+
+# 400 fixed seeds (about 4 s): enough that planted fast-lane bugs in rarely exercised
+# corners (multi-packet salvos, request tokens, edge indexes) are caught
+@pytest.mark.parametrize("block", range(8))
+def test_fast_lane_has_the_effect_of_the_actions(block):
+    checked = 0
+    for seed in range(block * 50, block * 50 + 50):
+        twin = FastTwin()
+        _trace.TraceRunner(ns, seed, 60, observer=twin).run()
+        checked += twin.checked
+    assert checked > 300  # the fast lane really was exercised
+
+
+def test_fast_send_reports_orphans_and_step_lists_new_epochs():
+    from netrun_sim import Edge, Graph, MaxSalvos, NetAction, Node, PacketCount, PacketLocation, Port, PortRef
+    from netrun_sim import PortState, PortType, SalvoCondition, SalvoConditionTerm
+
+    def node(name):
+        return Node(name, {"x": Port()}, {"out": Port()},
+                    {"go": SalvoCondition(MaxSalvos.finite(1), {"x": PacketCount.count(1)},
+                                          SalvoConditionTerm.port("x", PortState.non_empty()))},
+                    {"send": SalvoCondition(MaxSalvos.infinite(), "out",
+                                            SalvoConditionTerm.port("out", PortState.non_empty()))})
+
+    net = ns.NetSim(Graph([node("a"), node("b")], [Edge(PortRef("a", PortType.Output, "out"),
+                                                         PortRef("b", PortType.Input, "x"))]))
+    lane = net._fastlane()
+    pid = net.do_action(NetAction.create_packet())[0].packet_id
+    net.do_action(NetAction.transport_packet_to_location(pid, PacketLocation.input_port("a", "x")))
+    created: list = []
+    assert lane.step(created) is True
+    assert [(ep.rt.info.name, ep.in_salvo) for ep in created] == [("a", ("go", (("x", str(pid)),)))]
+    ep = lane.start(created[0].id)
+    lane.consume(str(pid))
+    out = lane.create(ep)
+    lane.load(out, "out")
+    assert lane.send(ep, "send") == []
+    lane.finish(ep)
+    created = []
+    while lane.step(created):
+        pass
+    (ep_b,) = created
+    lane.start(ep_b.id)
+    lane.consume(out)
+    new = lane.create(ep_b)
+    lane.load(new, "out")
+    assert lane.send(ep_b, "send") == [(new, "out")]  # b.out has no edge: orphaned
+    lane.finish(ep_b)
+    assert net.get_packet(new).location == PacketLocation.outside_net()
+    # off the happy path the action API answers, with its own error
+    with pytest.raises(ns.EpochNotFoundError, match=f"Epoch not found: {ep_b.id}"):
+        lane.send(ep_b, "send")
