@@ -419,6 +419,19 @@ def restore_into(net: Any, loaded: LoadedCheckpoint, where: Any) -> None:
                 core.ready_nodes[name] = None
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(f"{where}/net_state.json", "has an unreadable epoch list", exc) from exc
+    # An epoch the engine made but the runtime had not indexed yet when a periodic
+    # checkpoint was captured (an injected source epoch on its way to the loop): index it.
+    for eid in sim.get_startable_epochs():
+        eid = str(eid)
+        if eid not in core.runs:
+            epoch = sim.get_epoch(eid)
+            salvo = epoch.in_salvo
+            item = waiting_epoch(eid, epoch.node_name, tuple(salvo.packets), salvo.salvo_condition, now)
+            core.runs[eid] = item
+            node = core.nodes[epoch.node_name]
+            if node.exec_func is not None:
+                node.ready.append(item)
+                core.ready_nodes[node.name] = None
     for pid, entry in loaded.packet_values.items():
         core.store.store_entry(pid, entry)
     try:

@@ -221,3 +221,34 @@ def test_bad_packet_states_raise_value_errors():
     missing = PacketState("p1", "node", {"epoch_id": "01J0000000000000000000000A"})
     with pytest.raises(ValueError, match="packet 'p1'.*epoch 01J0000000000000000000000A does not exist"):
         restore_packets_to_net(NetSim(graph), [missing], graph)
+
+
+def inc(ctx, packets):
+    for p in packets["in"]:
+        ctx.load_output_port("out", ctx.create_packet(ctx.consume_packet(p) + 1))
+    ctx.send_output_salvo("send")
+
+
+def test_an_engine_epoch_the_runtime_had_not_indexed_is_resumed(tmp_path, make_net):
+    from _net_graphs import pipeline
+
+    from netrun.checkpoint import save_checkpoint_state
+
+    net = make_net(pipeline("A"))
+    net.set_node_exec("A", inc)
+    net.inject_data("A", "in", [1, 2])
+    net.run_step(start_epochs=False)
+    net.save_checkpoint(tmp_path / "ckpt")
+    loaded = load_checkpoint_state(tmp_path / "ckpt")
+    assert len(loaded.net_state["epochs"]) == 2
+    # as if captured while an epoch was on its way from the engine to the runtime's index
+    dropped = loaded.net_state["epochs"].pop()
+    save_checkpoint_state(tmp_path / "ckpt2", loaded.net_definition_toml, loaded.net_state, loaded.packet_values,
+                          loaded.output_queues)
+    restored = Net.load_checkpoint(tmp_path / "ckpt2")
+    try:
+        assert dropped["epoch_id"] in restored.get_startable_epochs()
+        restored.start()
+        assert sorted(restored.flush_output_queue("A::out")) == [2, 3]
+    finally:
+        restored.stop()
