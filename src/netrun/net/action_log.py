@@ -33,6 +33,7 @@ __all__ = ["NetActionLog", "NetEventLog", "ActionRecorder"]
 
 _utc = timezone.utc
 _new = object.__new__
+_now = time.time
 
 
 def _iso(value: Optional[datetime]) -> Optional[str]:
@@ -259,9 +260,12 @@ class ActionRecorder:
             eid = args[0] if args else None
         elif events and name in _EPOCH_FROM_EVENT:
             eid = _event_epoch(events[0])
-        node = self.node_of(eid) if eid is not None else None
-        record = (time.time(), name, args, events, eid, node)
-        if self.batching:
+        batching = self.batching
+        # the node is looked up only where it is needed later: a batch handed out after the
+        # epoch ended, or a per-node filter (per-epoch records get it from take_epoch)
+        node = self.node_of(eid) if eid is not None and (batching or self.epoch_nodes is not None) else None
+        record = (_now(), name, args, events, eid, node)
+        if batching:
             self._batch.append(record)
         if eid is not None and self.per_epoch and (self.epoch_nodes is None or node in self.epoch_nodes):
             records = self._epochs.get(eid)
