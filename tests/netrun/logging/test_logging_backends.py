@@ -86,7 +86,8 @@ def test_jsonl_epoch_logger_append_and_fresh(tmp_path):
     with JsonlEpochLogger(path, append=False) as logger:
         logger.log(record)
     [back] = JsonlEpochLogger.load(path)
-    assert back.logs == [(_T, "hi")] and back.user_fields["obj"].startswith("<object object")  # str() of a non-JSON value
+    assert back.logs == [(_T, "hi")]
+    assert back.user_fields["obj"].startswith("<object object")  # str() of a non-JSON value
 
 
 def test_jsonl_net_action_logger(net, tmp_path):
