@@ -76,6 +76,13 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
     (pools of every kind, including remote pool servers and Dask clusters:
     ``pools={"far": {"type": "remote", "url": "ws://host:8765"}}``; see
     ``netrun.net._pool_specs``).
+
+    Storage and checkpoints: ``storage`` (a :class:`~netrun.storage.config.StorageConfig`
+    or dict: named backends, the epoch cache, value storage; see
+    ``netrun.net._storage_epochs``); ``checkpoint_path`` with ``checkpoint_every_epochs`` /
+    ``checkpoint_every_seconds`` (and ``checkpoint_storage_options`` for an fsspec URL)
+    take periodic checkpoints of the running net; epochs in flight at a checkpoint run
+    again after a resume (see ``netrun.net._periodic_checkpoint``).
     """
 
     def __init__(
