@@ -83,6 +83,12 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
     ``checkpoint_every_seconds`` (and ``checkpoint_storage_options`` for an fsspec URL)
     take periodic checkpoints of the running net; epochs in flight at a checkpoint run
     again after a resume (see ``netrun.net._periodic_checkpoint``).
+
+    Observability (the published 0.5.0 names): ``retain_epoch_logs`` / ``retain_net_action_logs``
+    keep every :class:`EpochLog` / ``NetActionLog`` in ``net.epoch_logs`` /
+    ``net.net_action_log`` (memory grows with the run; ``on_epoch_end`` / ``on_net_actions``
+    callbacks, ``netrun.logging`` back-ends and ``net.logs`` need no retention);
+    ``node_vars={"node": {"name": value}}`` sets what ``ctx.vars`` returns.
     """
 
     def __init__(
