@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from netrun.config.runtime import runtime_setup
 from netrun.errors import NodeConfigError
 
 NODES = textwrap.dedent("""\
+    import os
     import threading
     import time
 
@@ -29,7 +31,7 @@ NODES = textwrap.dedent("""\
     def times_ten(ctx, packets):
         for p in packets["in"]:
             v = ctx.consume_packet(p)
-            time.sleep(0.003)
+            time.sleep(float(os.environ.get("NETRUN_TEST_WORK_SECONDS", "0.003")))
             ctx.load_output_port("out", ctx.create_packet(v * 10))
         ctx.send_output_salvo("send")
 
@@ -131,13 +133,14 @@ CHILD = textwrap.dedent("""\
 """)
 
 
-def test_resume_after_sigkill_loses_nothing(project, nets):
-    count = 800  # ~1.2 s of work for A's two threads: the kill lands mid-run
+def test_resume_after_sigkill_loses_nothing(project, nets, monkeypatch):
+    count = 2000  # ~3 s of work for A's two threads in the child: the kill lands mid-run
     (project / "net.toml").write_text(_net_toml("times_ten"))
     (project / "child.py").write_text(CHILD)
     target = project / "ckpt"
     child = subprocess.Popen([sys.executable, str(project / "child.py"), str(project), str(target), str(count)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, "NETRUN_TEST_WORK_SECONDS": "0.003"})
     try:
         deadline = time.monotonic() + 60
         while not (target / "manifest.json").exists():
@@ -161,6 +164,7 @@ def test_resume_after_sigkill_loses_nothing(project, nets):
     done_before = len(loaded.output_queues["B::out"])
     assert done_before < count  # the checkpoint is from the middle of the run
 
+    monkeypatch.setenv("NETRUN_TEST_WORK_SECONDS", "0")  # the rest runs at full speed here
     restored = Net.load_checkpoint(target, checkpoint_path=project / "ckpt2", checkpoint_every_epochs=100)
     nets.append(restored)
     restored.start()
