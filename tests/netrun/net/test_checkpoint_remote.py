@@ -196,3 +196,23 @@ def test_unreachable_s3_names_the_backend(project, nets, monkeypatch):
     net = _paused(nets)
     with pytest.raises(StorageError, match=rf"s3 's3://nowhere'.*127.0.0.1:{port}.*cannot be reached"):
         net.save_checkpoint("ckpt", backend=config)
+
+
+def test_periodic_checkpoints_to_a_url(project, nets):
+    from netrun.config import NetConfig
+    from netrun.config.runtime import runtime_setup
+
+    url = f"memory://netrun-tests/{uuid.uuid4().hex}/periodic"
+    net = Net.from_setup(runtime_setup(NetConfig.from_toml(NET)), checkpoint_path=url, checkpoint_every_epochs=1)
+    nets.append(net)
+    net.inject_data("A", "in", [1, 2])
+    net.start()
+    assert net.checkpoint_count >= 2 and net.last_checkpoint_error is None
+    loaded = load_checkpoint_state(url)
+    assert loaded.metadata.periodic and sorted(v[0] for v in loaded.output_queues["B::out"]) == [3, 4]
+    net.inject_data("A", "in", [7])
+    net.run_step()  # A ran (a checkpoint when its epoch ended); B's input waits on the edge
+    restored = Net.load_checkpoint(url)
+    nets.append(restored)
+    restored.start()
+    assert sorted(restored.flush_output_queue("B::out")) == [3, 4, 9]
