@@ -336,7 +336,12 @@ class NodeStoragePlan:
                     if self.replay_cache:
                         self._remember(key, salvos)
                 if self.files is not None:
-                    self.files.store(file_hash, salvos, inputs_by_port=inputs, epoch_id=run.id)
+                    try:
+                        self.files.store(file_hash, salvos, inputs_by_port=inputs, epoch_id=run.id)
+                    except Exception as exc:  # e.g. the backend is unreachable: the outputs are at stake
+                        ports = sorted({p for salvo in salvos for p in salvo.values_by_port})
+                        _add_context(exc, self.name, run.id, ", ".join(ports) or None)
+                        raise
             if self.offloader is not None:
                 self._offload(actions)
         except Exception as exc:
@@ -393,11 +398,11 @@ def _outputs(run: Any, actions: list) -> tuple[list, set]:
     return salvos, consumed
 
 
-def _add_context(exc: BaseException, node: str, epoch: str) -> None:
+def _add_context(exc: BaseException, node: str, epoch: str, port: Optional[str] = None) -> None:
     from netrun.storage.errors import StorageError
 
     if isinstance(exc, StorageError):
-        exc.with_context(node=node, epoch=epoch)
+        exc.with_context(node=node, epoch=epoch, port=port)
 
 
 def _config_data(core: Any, node: Any) -> dict[str, Any]:
