@@ -28,10 +28,12 @@ Hit and miss counts are kept in memory and added to the totals stored with the e
 from __future__ import annotations
 
 import datetime
+import errno
 import logging
 import random
 import re
 import shutil
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -40,7 +42,13 @@ from pathlib import Path
 from typing import Any
 
 from netrun.storage.config import CacheConfig, CacheWhat, NodeCacheConfig, matches_any
-from netrun.storage.errors import CacheError, StorageConfigError, StorageError, ValueNotSerializableError
+from netrun.storage.errors import (
+    CacheError,
+    StorageConfigError,
+    StorageError,
+    StorageFullError,
+    ValueNotSerializableError,
+)
 from netrun.storage.hashing import HashMethod, canonical_bytes, code_fingerprint, hash_bytes, stable_hash
 from netrun.storage.lazy import LazyPacketValueSpec, StoredValueRef, resolve_value
 from netrun.storage.serialization import PicklingMethod, pickle_data, unpickle_data
@@ -394,22 +402,42 @@ class EpochCache:
         )
         data = self._pickle(entry, effective)
         store = self._store(node_name)
-        with store.cache.transact():
-            count = store.cache.incr(_META_EPOCHS)
-            if key in store.cache or effective.sample_size is None:
-                store.cache.set(key, data)
-            else:
-                slot = count if count <= effective.sample_size else random.randint(1, count)
-                if slot > effective.sample_size:
-                    self._count(node_name, "stores")
-                    return None
-                evicted = store.cache.get(f"{_SLOT}{slot}")
-                if evicted is not None:
-                    store.cache.delete(evicted)
-                store.cache.set(f"{_SLOT}{slot}", key)
-                store.cache.set(key, data)
+        try:
+            with store.cache.transact():
+                count = store.cache.incr(_META_EPOCHS)
+                if key in store.cache or effective.sample_size is None:
+                    store.cache.set(key, data)
+                else:
+                    slot = count if count <= effective.sample_size else random.randint(1, count)
+                    if slot > effective.sample_size:
+                        self._count(node_name, "stores")
+                        return None
+                    evicted = store.cache.get(f"{_SLOT}{slot}")
+                    if evicted is not None:
+                        store.cache.delete(evicted)
+                    store.cache.set(f"{_SLOT}{slot}", key)
+                    store.cache.set(key, data)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._write_error(node_name, store, exc) from exc
         self._count(node_name, "stores")
         return entry
+
+    @staticmethod
+    def _write_error(node_name: str, store: _NodeStore, exc: BaseException) -> StorageError:
+        """A failed diskcache write as a storage error naming the node and the directory."""
+        where = f"epoch cache '{store.directory}'"
+        text = f"{type(exc).__name__}: {exc}"
+        if getattr(exc, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) \
+                or "full" in str(exc).lower():
+            err: StorageError = StorageFullError(
+                f"no space left to store the epoch ({text})",
+                fix=f"free space on the volume of '{store.directory}' or point storage_path at a larger one",
+                node=node_name, backend=where)
+            err.errno = errno.ENOSPC  # type: ignore[attr-defined]
+            return err
+        return CacheError(f"the entry could not be written ({text})",
+                          fix="check that storage_path is writable and not damaged (clear the cache if it is)",
+                          node=node_name, backend=where)
 
     def _pickle(self, entry: CachedEpochData, effective: EffectiveCacheConfig) -> bytes:
         try:

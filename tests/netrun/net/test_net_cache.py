@@ -11,7 +11,7 @@ from _net_graphs import pipeline
 
 from netrun import Net
 from netrun.storage.config import CacheConfig, NodeCacheConfig, NodeStorageConfig, StorageConfig
-from netrun.storage.errors import StorageConfigError, ValueNotSerializableError
+from netrun.storage.errors import StorageConfigError, StorageFullError, ValueNotSerializableError
 
 CALLS: list = []
 
@@ -179,3 +179,28 @@ def test_a_checkpoint_keeps_the_storage_settings(make_net, tmp_path):
         assert CALLS == [4, 6]  # 4 was a cache hit in the restored net
     finally:
         restored.stop()
+
+
+def test_a_full_disk_under_the_cache_fails_the_epoch_into_the_dlq(make_net, tmp_path, monkeypatch):
+    import sqlite3
+
+    import diskcache
+
+    cache = CacheConfig(enabled=True, include_all_nodes=True, storage_path=str(tmp_path / "cache"))
+    net = _net(make_net, cache, on_error="continue")
+    original = diskcache.Cache.set
+
+    def full(self, key, value, *args, **kwargs):
+        if isinstance(key, str) and key.startswith("__"):
+            return original(self, key, value, *args, **kwargs)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(diskcache.Cache, "set", full)
+    net.inject_data("Double", "in", [8])
+    net.start()
+    [entry] = net.dead_letter_queue.get_all()
+    message = str(entry.exception)
+    assert isinstance(entry.exception, StorageFullError)
+    assert "node 'Double'" in message and "epoch cache" in message and "no space left" in message
+    assert "Fix: free space" in message
+    assert list(entry.packet_values.values()) == [8] and net.flush_output_queue("Double::out") == []
