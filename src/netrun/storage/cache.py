@@ -355,7 +355,13 @@ class EpochCache:
         effective = self.effective_config(node_name)
         if not effective.enabled or effective.cache_what is not CacheWhat.BOTH:
             return None
-        data = self._store(node_name).cache.get(key)
+        store = self._store(node_name)
+        try:
+            data = store.cache.get(key)
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheError(f"the cache could not be read ({type(exc).__name__}: {exc})",
+                             fix="check that storage_path is readable and not damaged (clear the cache if it is)",
+                             node=node_name, backend=f"epoch cache '{store.directory}'") from exc
         if data is None:
             self._count(node_name, "misses")
             return None
