@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
 
@@ -188,9 +189,7 @@ def test_a_process_pool_follows_the_net_from_its_own_loop_to_the_callers(make_ne
         await net.async_stop()  # the pool closes on the loop it runs on
         return out
 
-    loop = asyncio.new_event_loop()  # (not asyncio.run: it unsets the thread's current loop)
-    try:
-        [(value, second)] = loop.run_until_complete(on_my_loop())  # the pool is reopened on this loop
-    finally:
-        loop.close()
+    # the caller's own loop, on a thread of its own (the main thread may host another loop)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        [(value, second)] = pool.submit(asyncio.run, on_my_loop()).result(60)  # pool reopened there
     assert value == 2 and second != first
