@@ -45,34 +45,35 @@ class FastLane:
         return run_step(self._net, _time_ns() // 1000000, created)[0]
 
     # -- epochs -----------------------------------------------------------------------------
-    def start(self, eid: str):
-        """``start_epoch``; returns the epoch's record."""
+    def start(self, eid: str) -> None:
+        """``start_epoch``."""
         s = self._s
         ep = s.epochs.get(eid)
         if ep is None or ep.state != STARTABLE:
             self._do(NetAction.start_epoch(eid))
-            return s.epochs[self._net._eid(eid)]
+            return
         ep.state = RUNNING
         del s.startable[eid]
-        return ep
 
-    def finish(self, ep) -> None:
-        """``finish_epoch`` of a running epoch record."""
+    def finish(self, eid: str) -> None:
+        """``finish_epoch``."""
         s = self._s
-        if ep.q or ep.state != RUNNING or s.epochs.get(ep.id) is not ep or any(o.q for o in ep.olocs):
-            self._do(NetAction.finish_epoch(ep.id))
+        ep = s.epochs.get(eid)
+        if ep is None or ep.q or ep.state != RUNNING or any(o.q for o in ep.olocs):
+            self._do(NetAction.finish_epoch(eid))
             return
         info = ep.rt.info
         if info.no_salvo:
             s.tokens[info.name] = True
-        del s.epochs[ep.id]
+        del s.epochs[eid]
         ep.olocs = ()  # break the epoch <-> output-port cycle (see NetSim._finish_epoch)
 
     # -- packets ----------------------------------------------------------------------------
-    def create(self, ep) -> str:
-        """``create_packet`` inside a running epoch record; returns the new id."""
-        if ep.state != RUNNING or self._s.epochs.get(ep.id) is not ep:
-            return self._do(NetAction.create_packet(ep.id))[0].packet_id
+    def create(self, eid: str) -> str:
+        """``create_packet`` inside a running epoch; returns the new packet's id."""
+        ep = self._s.epochs.get(eid)
+        if ep is None or ep.state != RUNNING:
+            return self._do(NetAction.create_packet(eid))[0].packet_id
         ts = _time_ns() // 1000000
         ids = self._ids  # IdSource.new, inlined as in NetSim._create_packet
         if ts != ids._ms:
@@ -124,16 +125,19 @@ class FastLane:
         oq[pid] = None
         where[pid] = oloc
 
-    def send(self, ep, cond_name: str) -> list:
-        """``send_output_salvo`` of a running epoch record; returns the orphaned packets
-        as ``(packet_id, port)`` pairs."""
+    def send(self, eid: str, cond_name: str) -> list:
+        """``send_output_salvo`` of a running epoch; returns the orphaned packets as
+        ``(packet_id, port)`` pairs."""
         s = self._s
-        cond = ep.rt.info.out_conds.get(cond_name)
+        ep = s.epochs.get(eid)
+        cond = None if ep is None else ep.rt.info.out_conds.get(cond_name)
+        if cond is None or ep.state != RUNNING:
+            events = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
+            return [(ev.packet_id, ev.orphaned_port_name) for ev in events if ev.kind == "PacketOrphaned"]
         counts = ep.out_counts
         sent = 0 if counts is None else counts.get(cond_name, 0)
-        if (cond is None or ep.state != RUNNING or s.epochs.get(ep.id) is not ep
-                or (cond[0] is not None and sent >= cond[0]) or not cond[2](ep.olocs)):
-            events = self._do(NetAction.send_output_salvo(ep.id, cond_name))[1]
+        if (cond[0] is not None and sent >= cond[0]) or not cond[2](ep.olocs):
+            events = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
             return [(ev.packet_id, ev.orphaned_port_name) for ev in events if ev.kind == "PacketOrphaned"]
         if counts is None:
             ep.out_counts = {cond_name: 1}

@@ -82,7 +82,6 @@ class FastTwin:
     def apply(self, runner, desc) -> None:
         op = desc["op"]
         net, lane, NA = self.twin, self.lane, ns.NetAction
-        epochs = net._s.epochs
         r = runner.resolve
         if op not in FAST_OPS:
             if op == "query":
@@ -96,26 +95,31 @@ class FastTwin:
             if "e" not in desc:
                 net.do_action(NA.create_packet())
                 return
-            ep = epochs.get(r(desc["e"]))
-            if ep is None:  # the fast lane takes a live record; other forms are the action's business
-                net.do_action(NA.create_packet(r(desc["e"])))
+            eid = r(desc["e"])
+            if not isinstance(eid, str):  # the fast lane takes canonical str IDs only
+                net.do_action(NA.create_packet(eid))
             else:
-                lane.create(ep)
+                lane.create(eid)
         elif op == "consume":
-            lane.consume(r(desc["p"]))
+            pid = r(desc["p"])
+            lane.consume(pid) if isinstance(pid, str) else net.do_action(NA.consume_packet(pid))
         elif op == "start":
-            lane.start(r(desc["e"]))
+            eid = r(desc["e"])
+            lane.start(eid) if isinstance(eid, str) else net.do_action(NA.start_epoch(eid))
         elif op in ("finish", "send"):
             eid = r(desc["e"])
-            ep = epochs.get(eid)
-            if ep is None:
+            if not isinstance(eid, str):
                 net.do_action(NA.finish_epoch(eid) if op == "finish" else NA.send_output_salvo(eid, desc["cond"]))
             elif op == "finish":
-                lane.finish(ep)
+                lane.finish(eid)
             else:
-                lane.send(ep, desc["cond"])
+                lane.send(eid, desc["cond"])
         elif op == "load":
-            lane.load(r(desc["p"]), desc["port"])
+            pid = r(desc["p"])
+            if isinstance(pid, str):
+                lane.load(pid, desc["port"])
+            else:
+                net.do_action(NA.load_packet_into_output_port(pid, desc["port"]))
         else:
             lane.step([])
 
@@ -176,23 +180,24 @@ def test_fast_send_reports_orphans_and_step_lists_new_epochs():
     created: list = []
     assert lane.step(created) is True
     assert [(ep.rt.info.name, ep.in_salvo) for ep in created] == [("a", ("go", (("x", str(pid)),)))]
-    ep = lane.start(created[0].id)
+    eid = created[0].id
+    lane.start(eid)
     lane.consume(str(pid))
-    out = lane.create(ep)
+    out = lane.create(eid)
     lane.load(out, "out")
-    assert lane.send(ep, "send") == []
-    lane.finish(ep)
+    assert lane.send(eid, "send") == []
+    lane.finish(eid)
     created = []
     while lane.step(created):
         pass
     (ep_b,) = created
     lane.start(ep_b.id)
     lane.consume(out)
-    new = lane.create(ep_b)
+    new = lane.create(ep_b.id)
     lane.load(new, "out")
-    assert lane.send(ep_b, "send") == [(new, "out")]  # b.out has no edge: orphaned
-    lane.finish(ep_b)
+    assert lane.send(ep_b.id, "send") == [(new, "out")]  # b.out has no edge: orphaned
+    lane.finish(ep_b.id)
     assert net.get_packet(new).location == PacketLocation.outside_net()
     # off the happy path the action API answers, with its own error
     with pytest.raises(ns.EpochNotFoundError, match=f"Epoch not found: {ep_b.id}"):
-        lane.send(ep_b, "send")
+        lane.send(ep_b.id, "send")

@@ -68,12 +68,21 @@ class NewEpoch:
         self.condition: Optional[str] = None
 
 
+def _new_epoch(ep: Any) -> NewEpoch:
+    """A :class:`NewEpoch` from the fast lane's epoch record."""
+    new = NewEpoch.__new__(NewEpoch)
+    new.id = ep.id
+    new.node = ep.rt.info.name
+    new.condition, new.pairs = ep.in_salvo
+    return new
+
+
 class Engine:
     """Wraps one ``NetSim``; see the module docstring."""
 
     def __init__(self, graph: Any, sim: Optional[NetSim] = None) -> None:
         self.graph = graph
-        self.sim = sim if sim is not None else NetSim(graph)
+        self.sim = sim if sim is not None else NetSim(graph)  # (sets _do and _lane too)
         self.info = GraphInfo(graph)
         self.lock = threading.RLock()
         self.history: Any = None
@@ -81,12 +90,25 @@ class Engine:
         # are few and die young, which keeps the garbage collector's work small (measured:
         # ~30% faster on a 20,000-packet pipeline).
         self._until_blocked = False
-        self._do = self.sim.do_action
         self._tx: Optional[list[tuple[Any, list]]] = None
         # Whether a step could make progress: only packets put on edges or input ports
         # (sends, injections, undone actions) can let the engine move or fire anything, so
         # advance() skips the engine call when none happened since the last one.
         self.dirty = True
+
+    @property
+    def sim(self) -> Any:
+        """The wrapped ``NetSim`` (replaced when a checkpoint is restored)."""
+        return self._sim
+
+    @sim.setter
+    def sim(self, sim: Any) -> None:
+        self._sim = sim
+        self._do = sim.do_action
+        # The engine's fast lane (our netrun_sim only): the per-epoch actions without their
+        # event objects, used while nothing records events (no history, no transaction).
+        lane = getattr(sim, "_fastlane", None)
+        self._lane = lane() if lane is not None else None
 
     # -- plumbing ---------------------------------------------------------------------
     def _act(self, name: str, action: Any, *args: Any) -> tuple[Any, list]:
@@ -159,6 +181,9 @@ class Engine:
 
     def send_output_salvo_held(self, epoch_id: str, condition: str, may_orphan: bool = True) -> list[tuple[str, str]]:
         """:meth:`send_output_salvo`; the caller holds :attr:`lock`."""
+        if self._lane is not None and self.history is None and self._tx is None:
+            self.dirty = True
+            return self._lane.send(epoch_id, condition)
         action = NetAction.send_output_salvo(epoch_id, condition)
         _, events = self._do(action)
         self.dirty = True
@@ -175,6 +200,8 @@ class Engine:
     # -- the same, for callers that already hold ``lock`` (a context's live operations) --
     def create_packet_held(self, epoch_id: Optional[str]) -> str:
         """:meth:`create_packet`; the caller holds :attr:`lock`."""
+        if epoch_id is not None and self._lane is not None and self.history is None and self._tx is None:
+            return self._lane.create(epoch_id)
         action = NetAction.create_packet(epoch_id)
         resp, events = self._do(action)
         if self.history is not None or self._tx is not None:
@@ -183,6 +210,9 @@ class Engine:
 
     def consume_packet_held(self, packet_id: str) -> None:
         """:meth:`consume_packet`; the caller holds :attr:`lock`."""
+        if self._lane is not None and self.history is None and self._tx is None:
+            self._lane.consume(packet_id)
+            return
         action = NetAction.consume_packet(packet_id)
         _, events = self._do(action)
         if self.history is not None or self._tx is not None:
@@ -190,6 +220,9 @@ class Engine:
 
     def load_output_port_held(self, packet_id: str, port_name: str) -> None:
         """:meth:`load_output_port`; the caller holds :attr:`lock`."""
+        if self._lane is not None and self.history is None and self._tx is None:
+            self._lane.load(packet_id, port_name)
+            return
         action = NetAction.load_packet_into_output_port(packet_id, port_name)
         _, events = self._do(action)
         if self.history is not None or self._tx is not None:
@@ -216,6 +249,10 @@ class Engine:
 
     # -- epochs -----------------------------------------------------------------------
     def start_epoch(self, epoch_id: str) -> None:
+        if self._lane is not None and self.history is None and self._tx is None:
+            with self.lock:
+                self._lane.start(epoch_id)
+            return
         action = NetAction.start_epoch(epoch_id)
         with self.lock:
             _, events = self._do(action)
@@ -223,6 +260,10 @@ class Engine:
                 self._note("StartEpoch", action, events, epoch_id)
 
     def finish_epoch(self, epoch_id: str) -> None:
+        if self._lane is not None and self.history is None and self._tx is None:
+            with self.lock:
+                self._lane.finish(epoch_id)
+            return
         action = NetAction.finish_epoch(epoch_id)
         with self.lock:
             _, events = self._do(action)
@@ -263,6 +304,8 @@ class Engine:
             if self._until_blocked:
                 _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked())
                 return self._parse_step_events(events) if events else []
+            if self._lane is not None and self.history is None and self._tx is None:
+                return self._advance_quietly(limit)
             created: list[NewEpoch] = []
             run_step = NetAction.run_step
             # NetSim.run_step() is do_action(NetAction.run_step()) without the action and
@@ -284,6 +327,24 @@ class Engine:
                 if limit is not None and len(created) >= limit:
                     self.dirty = True
                     return created
+
+    def _advance_quietly(self, limit: Optional[int]) -> list[NewEpoch]:
+        """:meth:`advance` through the fast lane (no events built); the caller holds the lock."""
+        step = self._lane.step
+        eps: list = []
+        while True:
+            seen = len(eps)
+            progress = step(eps)
+            if len(eps) > seen:
+                for ep in eps[seen:]:
+                    if not ep.in_salvo[1] and ep.in_salvo[0] != "__request__":
+                        self._guard_empty([_new_epoch(ep)])
+            if not progress:
+                break
+            if limit is not None and len(eps) >= limit:
+                self.dirty = True
+                break
+        return [_new_epoch(ep) for ep in eps]
 
     def _guard_empty(self, new: list[NewEpoch]) -> None:
         for epoch in new:
