@@ -133,7 +133,7 @@ def node_options(node: NodeConfig, cfg: NetConfig) -> dict[str, Any]:
     elif retries:
         options["defer_net_actions"] = True
     for name in ("max_parallel_epochs", "rate_limit_per_second", "pool_init_mode", "retry_backoff",
-                 "retry_max_wait", "retry_jitter"):
+                 "retry_max_wait", "retry_jitter", "pool_allocation_method"):
         value = getattr(ec, name)
         if value is not None:
             options[name] = value

@@ -322,7 +322,7 @@ class PoolExecutor:
         exceptions = [portable_exception(e) for e in run.retry_exceptions] if run.retry_exceptions else []
         args = ("run", run.id, run.attempt, timestamps, exceptions, inputs, node.exec_async)
         try:
-            worker = em.allocate(self._targets, self.spec.allocation)[1]
+            worker = em.allocate(self._targets, node.config.pool_allocation_method or self.spec.allocation)[1]
         except ExecutionError as exc:
             self._request_reconnect()
             self._done(run, ctx, self._gone(run, str(exc)))

@@ -69,6 +69,7 @@ class NodeConfig:
     capture_stdout: bool = True
     echo_stdout: bool = False
     pool_init_mode: str = "per_worker"
+    pool_allocation_method: Optional[str] = None  # worker choice in a pool (default: the pool's)
     retry_backoff: float = 1.0
     retry_max_wait: Optional[float] = None
     retry_jitter: float = 0.0
@@ -112,6 +113,14 @@ class NodeConfig:
             raise NodeConfigError(
                 f"Node option pool_init_mode must be 'per_worker' or 'global', got {mode!r}"
             )
+        if self.pool_allocation_method is not None:
+            method = str(getattr(self.pool_allocation_method, "value", self.pool_allocation_method))
+            if method.replace("_", "-") not in ("round-robin", "random", "least-busy"):
+                raise NodeConfigError(
+                    f"Node option pool_allocation_method must be 'round-robin', 'random' or "
+                    f"'least-busy', got {self.pool_allocation_method!r}"
+                )
+            self.pool_allocation_method = method.replace("_", "-")
         if self.storage is not None:
             self.storage = _node_storage(self.storage)
             # its outputs are recorded before they are committed (netrun.net._storage_epochs)

@@ -107,3 +107,14 @@ def test_saving_a_net_with_pools_writes_no_secrets():
     assert cfg.pools["far"].spec.url == "ws://h:1" and cfg.pools["far"].spec.num_processes == 2
     assert cfg.pools["cpu"].spec.num_processes == 3
     assert cfg.pools["cl"].spec.scheduler_address == "tcp://h:8786"
+
+
+def test_a_node_chooses_how_workers_are_allocated(make_net):
+    net = make_net(pipeline("A"), process_pools={"cpu": {"size": 2, "allocation": "random"}})
+    net.set_node_config("A", pool="cpu", pool_allocation_method="round_robin")
+    assert net.get_node_config("A").pool_allocation_method == "round-robin"
+    with pytest.raises(NodeConfigError, match="pool_allocation_method must be 'round-robin', 'random' or "
+                                              "'least-busy', got 'fastest'"):
+        net.set_node_config("A", pool_allocation_method="fastest")
+    cfg = NetConfig.from_toml(TOML.replace('pool = "far"', 'pool = "far"\npool_allocation_method = "random"'))
+    assert runtime_setup(cfg).node_options["A"]["pool_allocation_method"] == "random"
