@@ -44,7 +44,8 @@ class LiveOpsMixin:
         with engine.lock:
             if ctx._closed is not None:
                 ctx._check_open()
-            pid = engine.create_packet_held(ctx.epoch_id)
+            lane = engine.quiet  # the engine's fast lane, when no history/transaction records
+            pid = lane.create(ctx.epoch_id) if lane is not None else engine.create_packet_held(ctx.epoch_id)
             if func is None:
                 self.store.store_value(pid, value)
             else:
@@ -62,7 +63,11 @@ class LiveOpsMixin:
             with engine.lock:
                 if ctx._closed is not None:
                     ctx._check_open()
-                engine.consume_packet_held(pid)
+                lane = engine.quiet
+                if lane is not None:
+                    lane.consume(pid)
+                else:
+                    engine.consume_packet_held(pid)
         except BaseException:
             store.store_entry(pid, entry)
             raise
@@ -101,7 +106,11 @@ class LiveOpsMixin:
         with engine.lock:
             if ctx._closed is not None:
                 ctx._check_open()
-            engine.load_output_port_held(pid, port)
+            lane = engine.quiet
+            if lane is not None:
+                lane.load(pid, port)
+            else:
+                engine.load_output_port_held(pid, port)
 
     def ctx_send(self, ctx: Any, condition: str) -> None:
         engine = self.engine
@@ -110,7 +119,12 @@ class LiveOpsMixin:
                 ctx._check_open()
             if self.undeclared is not None and ctx._node.may_orphan:  # error_on_undeclared_output
                 self.undeclared.check(self, ctx.node_name, ctx.epoch_id, condition)
-            orphans = engine.send_output_salvo_held(ctx.epoch_id, condition, ctx._node.may_orphan)
+            lane = engine.quiet
+            if lane is not None:
+                engine.dirty = True
+                orphans = lane.send(ctx.epoch_id, condition)
+            else:
+                orphans = engine.send_output_salvo_held(ctx.epoch_id, condition, ctx._node.may_orphan)
         if orphans:
             self.route_orphans(ctx.node_name, ctx.epoch_id, orphans)
 
@@ -137,7 +151,12 @@ class LiveOpsMixin:
                     self.undeclared.drop(self, node_name, epoch_id, pid, port)
                 continue  # no queue: the packet stays outside the net with its value
             entry = store.pop_entry(pid) if store.has_value(pid) else None
-            engine.consume_packet(pid)
+            with engine.lock:
+                lane = engine.quiet
+                if lane is not None:
+                    lane.consume(pid)
+                else:
+                    engine.consume_packet_held(pid)
             queues.put(name, pid, entry, epoch_id)
 
     # ------------------------------------------------------------------ commits
