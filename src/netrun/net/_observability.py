@@ -148,6 +148,9 @@ class Observability:
         self.ended = EndedEpochs()
         self._hook_installed = False
         self._refreshing = False
+        # whether EpochLog records carry their epoch's net actions and flow counts (costs
+        # recording every engine action while epoch logs are built)
+        self.epoch_net_actions = True
         core.epoch_end_callbacks = _WatchedList(core.epoch_end_callbacks, self.refresh)
         for node in core.nodes.values():
             node.end_callbacks = _WatchedList(node.end_callbacks, self.refresh)
@@ -205,7 +208,7 @@ class Observability:
             end_lists.remove(self._on_epoch_end)
             self._hook_installed = False
         scoped = frozenset(n.name for n in core.nodes.values() if n.end_callbacks)
-        per_epoch = bool(end_lists or scoped)
+        per_epoch = bool(end_lists or scoped) and self.epoch_net_actions
         engine = core.engine
         with engine.lock:
             if batching or per_epoch:
@@ -291,11 +294,11 @@ class Observability:
         if ends:
             core._fire_end_callbacks(run, outcome, exc)
 
-    def epoch_actions(self, epoch_id: str, node_name: str) -> list[NetActionLog]:
-        """The actions of an ended epoch (``[]`` when per-epoch recording is off)."""
+    def epoch_actions(self, epoch_id: str, node_name: str) -> Optional[list[NetActionLog]]:
+        """The actions of an ended epoch (``None`` when they were not recorded)."""
         recorder = self.recorder
         if recorder is None or not recorder.per_epoch:
-            return []
+            return None
         return recorder.take_epoch(epoch_id, node_name)
 
 
@@ -342,6 +345,23 @@ class NetObservabilityMethods:
     @retain_epoch_logs.setter
     def retain_epoch_logs(self, value: bool) -> None:
         self._core.observe.set_retention(epoch_logs=value)
+
+    @property
+    def epoch_log_net_actions(self) -> bool:
+        """Whether each :class:`EpochLog` carries its epoch's ``net_actions`` and flow counts
+        (``out_salvo_count``, ``orphaned_packet_count``, ``destroyed_packet_count``). On by
+        default (the published runtime's records); switching it off makes ``on_epoch_end``
+        callbacks much cheaper (no engine action is recorded for them), and those fields are
+        then ``[]`` / ``None``."""
+        return self._core.observe.epoch_net_actions
+
+    @epoch_log_net_actions.setter
+    def epoch_log_net_actions(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"epoch_log_net_actions must be True or False, got {value!r}")
+        observe = self._core.observe
+        observe.epoch_net_actions = value
+        observe.refresh()
 
     @property
     def net_action_log(self) -> list[NetActionLog]:

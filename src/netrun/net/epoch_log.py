@@ -10,7 +10,8 @@ Field names and the ``to_dict`` layout follow the published 0.5.0 runtime:
 * execution: ``pool_id``, ``worker_id``, ``retry_count``, ``was_cache_hit``,
   ``was_file_storage_hit``;
 * flow: ``in_salvo_ports``, ``in_salvo_packet_count``, ``out_salvo_count``,
-  ``orphaned_packet_count``, ``destroyed_packet_count``;
+  ``orphaned_packet_count``, ``destroyed_packet_count`` (the last three ``None`` when the
+  net does not record epoch actions: ``net.epoch_log_net_actions = False``);
 * ``factory`` (the node factory's import path, for nodes made by one);
 * logs: ``node_log_entries`` (the ``ctx.log`` entries: ``{"timestamp", "message",
   "level", "fields"}``), ``user_fields`` (all their fields merged, later entries winning),
@@ -89,9 +90,9 @@ class EpochLog:
     was_file_storage_hit: bool = False
     in_salvo_ports: list[str] = field(default_factory=list)
     in_salvo_packet_count: int = 0
-    out_salvo_count: int = 0
-    orphaned_packet_count: int = 0
-    destroyed_packet_count: int = 0
+    out_salvo_count: Optional[int] = 0
+    orphaned_packet_count: Optional[int] = 0
+    destroyed_packet_count: Optional[int] = 0
     factory: Optional[str] = None
     node_log_entries: list[dict[str, Any]] = field(default_factory=list)
     user_fields: dict[str, Any] = field(default_factory=dict)
@@ -191,8 +192,11 @@ def build_epoch_log(core: Any, run: Any, outcome: str, exc: Optional[BaseExcepti
                                "level": entry.level, "fields": dict(entry_fields)})
             user_fields.update(entry_fields)
     observe = getattr(core, "observe", None)
-    actions = observe.epoch_actions(run.id, name) if observe is not None else []
-    sent, orphaned, destroyed = count_flow(actions)
+    actions = observe.epoch_actions(run.id, name) if observe is not None else None
+    if actions is None:  # not recorded (net.epoch_log_net_actions = False): unknown
+        actions, sent, orphaned, destroyed = [], None, None, None
+    else:
+        sent, orphaned, destroyed = count_flow(actions)
     executor = run.executor
     pool = getattr(executor, "name", None)
     if executor is not None and getattr(executor, "kind", None) == "main":

@@ -249,3 +249,21 @@ def test_epochs_run_without_the_node_function_fire_both_callbacks(make_net):
     assert log.outcome == "cache_hit" and log.was_cache_hit and log.pool_id is None
     assert [a.action_kind for a in log.net_actions] == ["StartEpoch", "FinishEpoch"]
     assert net.logs.for_epoch(epoch_id) == []  # known through its EpochLog
+
+
+def test_epoch_logs_without_net_actions_are_cheaper_and_say_what_is_unknown(make_net):
+    net = make_net(pipeline("A"))
+    net.set_node_exec("A", passthrough)
+    net.epoch_log_net_actions = False
+    records = _ends(net)
+    assert net._core.observe.recorder is None  # nothing recorded for the callback
+    net.inject_data("A", "in", [1])
+    net.start()
+    [log] = records
+    assert log.net_actions == [] and log.outcome == "success"
+    assert (log.out_salvo_count, log.orphaned_packet_count, log.destroyed_packet_count) == (None, None, None)
+    assert EpochLog.from_dict(log.to_dict()) == log
+    net.epoch_log_net_actions = True
+    assert net._core.observe.recorder is not None
+    with pytest.raises(TypeError, match="epoch_log_net_actions must be True or False"):
+        net.epoch_log_net_actions = 1
