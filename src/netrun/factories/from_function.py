@@ -100,6 +100,10 @@ class FunctionSpec:
     send_none: bool
     is_async: bool
     description: str | None
+    # every parameter name in signature order, and the positional-only ones (computed once:
+    # reading the signature on every epoch cost about a quarter of a trivial epoch)
+    order: tuple[str, ...] = ()
+    positional_only: frozenset = frozenset()
 
 
 def _resolve_func(func: Any, net_config: Any) -> Callable[..., Any]:
@@ -212,7 +216,9 @@ def analyze_function(func: Callable[..., Any], *, include_port_types: bool = Tru
     return FunctionSpec(func=func, name=name, params=tuple(params), special=tuple(special),
                         outputs=outputs, multi_output=multi, send_none=send_none,
                         is_async=_is_async(func),
-                        description=doc or None)
+                        description=doc or None, order=tuple(sig.parameters),
+                        positional_only=frozenset(n for n, p in sig.parameters.items()
+                                                  if p.kind is p.POSITIONAL_ONLY))
 
 
 def _node_config(spec: FunctionSpec) -> NodeConfig:
@@ -322,20 +328,22 @@ def _too_many(spec: FunctionSpec, port: str, n: int) -> InvalidFactoryError:
         value=n, expected=f"annotate {port!r} with Batch() to receive a list, or take one packet per epoch")
 
 
+_NO_SPECIALS: dict[str, Any] = {}
+
+
 def _call_args(spec: FunctionSpec, values: dict[str, Any], ctx: Any) -> tuple[list[Any], dict[str, Any]]:
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    specials = _specials(spec, ctx)
-    order = list(inspect.signature(spec.func).parameters)
-    for name in order:
+    specials = _specials(spec, ctx) if spec.special else _NO_SPECIALS
+    positional = spec.positional_only
+    for name in spec.order:
         if name in specials:
             value = specials[name]
         elif name in values:
             value = values[name]
         else:
             continue  # optional port without a packet: the default applies
-        param = next((p for p in spec.params if p.name == name), None)
-        if param is not None and param.kind is inspect.Parameter.POSITIONAL_ONLY:
+        if positional and name in positional and name not in specials:
             args.append(value)
         else:
             kwargs[name] = value
