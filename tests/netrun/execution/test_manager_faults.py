@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import _jobs
 from conftest import wait_gone
 
 from netrun.execution import (
+    ArgumentsNotPicklable,
     ExecutionError,
     ExecutionManager,
     ExecutionManagerNotStarted,
@@ -289,3 +291,25 @@ def test_caller_cancellation_abandons_the_result() -> None:
 
 
 
+
+
+def test_submit_returns_a_future_and_abandon_can_replace_a_stuck_process_worker() -> None:
+    async def main() -> None:
+        em = ExecutionManager({"p": (MultiprocessPool, {"num_processes": 1})})
+        async with em:
+            await _ship(em, "p", "add", "sleep", "pid")
+            futures = [em.submit("p", 0, "add", (i, i), run_id=f"job-{i}") for i in range(5)]
+            results = await asyncio.gather(*futures)
+            assert [r.result for r in results] == [0, 2, 4, 6, 8]
+            assert [r.run_id for r in results] == [f"job-{i}" for i in range(5)]
+            with pytest.raises(ArgumentsNotPicklable, match="function 'add'"):
+                em.submit("p", 0, "add", (threading.Lock(), 1))
+            old = (await em.submit("p", 0, "pid")).result
+            stuck = em.submit("p", 0, "sleep", (30,))
+            await asyncio.sleep(0.3)  # it started
+            assert em.abandon("p", stuck, restart_worker=True, reason="stuck in a test")
+            assert stuck.cancelled()
+            assert await asyncio.to_thread(wait_gone, {old}, 10) == set()
+            assert (await asyncio.wait_for(em.submit("p", 0, "pid"), 60)).result != old
+
+    run(main())
