@@ -39,6 +39,7 @@ import asyncio
 from typing import Any
 
 from netrun.errors import EpochNotFoundError, NetStateError, NodeConfigError
+from netrun.net._controls import set_node_enabled
 from netrun.net._compat_policy import fire_init_nodes, is_loop_of_core
 from netrun.net._compat_run import (
     check_inputs,
@@ -399,16 +400,24 @@ class CompatMethods:
     def enable_node(self, node: str) -> None:
         """Let a disabled node start epochs again (its waiting epochs start on the next run,
         or at once during a background run)."""
-        self._core.node(node).enabled = True
-        self._core.work_arrived()
+        core = self._core
+        set_node_enabled(core, core.node(node), True)  # (remembered while run_to_targets holds it)
+        core.work_arrived()
 
     def disable_node(self, node: str) -> None:
         """Stop starting epochs of ``node``: its startable epochs wait (running ones finish)."""
-        self._core.node(node).enabled = False
+        core = self._core
+        set_node_enabled(core, core.node(node), False)
 
     def is_node_enabled(self, node: str) -> bool:
-        """Whether ``node`` may start epochs."""
-        return self._core.node(node).enabled
+        """Whether ``node`` may start epochs (the setting it returns to after a
+        ``run_to_targets`` hold, while one is in progress)."""
+        core = self._core
+        record = core.node(node)
+        held = core.target_holds
+        if held is not None and node in held:
+            return held[node]
+        return record.enabled
 
     # ------------------------------------------------------------------ inspection
     def get_packets_at_all_ports(self, node: str) -> dict[str, list[str]]:

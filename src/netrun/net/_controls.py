@@ -131,7 +131,7 @@ def set_node_enabled(core: Any, node: Any, enabled: bool) -> None:
     node.enabled = enabled
     if enabled and node.ready:
         core.ready_nodes[node.name] = None
-        core.wake()
+        core.wake_threadsafe()  # also called from user threads (Net.enable_node)
 
 
 class ControlHandler:

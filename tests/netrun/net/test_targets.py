@@ -203,3 +203,27 @@ def test_awaitable_in_a_net_opened_with_async_with(build):
 
     salvos = asyncio.run(main())
     assert sorted(s.packets["in"][0] for s in salvos) == [2, 4]
+
+
+def test_disable_node_during_a_hold_sticks_after_it(build):
+    """``disable_node`` on a node that ``run_to_targets`` holds back is remembered: the node
+    stays disabled when the hold ends (it used to be overwritten by the saved state)."""
+    seen_x = []
+    net = pipeline(build, seen_x=seen_x)
+    original = net._core.nodes["A"].exec_func
+
+    def a_disabling_x(ctx, packets):
+        net.disable_node("X")  # X is held (not upstream of T) while this runs
+        assert net.is_node_enabled("X") is False
+        return original(ctx, packets)
+
+    net._core.nodes["A"].exec_func = a_disabling_x
+    net.inject_data("A", "in", [1])
+    net.inject_data("X", "in", ["waits"])
+    assert len(net.run_to_targets("T")) == 1
+    assert net.is_node_enabled("X") is False
+    net.start()
+    assert seen_x == []  # still disabled
+    net.enable_node("X")
+    net.start()
+    assert seen_x == [("in", "waits")]
