@@ -130,6 +130,8 @@ async def initialize_node(core: Any, node: Any) -> None:
         return
     node.started_funcs = True
     if node.start_func is None:
+        if core.signals is not None:
+            core.signals.node_event([node], "node_initialized")
         return
     try:
         pooled = [e for e in node.executors if e is not core.main]
@@ -144,6 +146,8 @@ async def initialize_node(core: Any, node: Any) -> None:
     except Exception as exc:
         node.started_funcs = False
         raise NodeLifecycleError(node.name, "start", exc) from exc
+    if core.signals is not None:  # the deferred init counts as the node's initialisation
+        core.signals.node_event([node], "node_initialized")
 
 
 def reject(core: Any, run: Any, exc: BaseException, executor: Any = None) -> None:
@@ -259,7 +263,8 @@ def apply_config_settings(net: Any, cfg: Any, run_init_nodes: bool = True) -> No
             continue
         node.enabled = bool(ec.enabled)
         max_epochs = ec.max_epochs if ec.max_epochs is not None else net_max
-        defer = bool(ec.defer_init) and node.start_func is not None
+        # (not tied to a start function being set yet: set_node_exec may come later)
+        defer = bool(ec.defer_init)
         if (max_epochs is not None and max_epochs >= 0) or defer:
             node.compat = CompatNode(max_epochs, defer)
     if "on_error" not in cfg.model_fields_set:

@@ -217,3 +217,20 @@ def test_run_to_targets_and_requests_refuse_a_stopped_net(build):
         net.run_to_targets("A")
     with pytest.raises(NetStateError, match="Cannot make a request: the net is stopped"):
         net.request("A")
+
+
+def test_node_initialized_of_a_defer_init_node_is_sent_when_its_init_runs(build):
+    calls = []
+    types = ["node_initialized"]
+    net = build([node("A", ["in"], ["out"], signals=types, defer_init=True)], (),
+                {"A": (doubler([]), lambda net: calls.append("start"), None)},
+                output_queues={"sig": OutputQueueConfig(ports=[("A", "__signal_node_initialized__")]),
+                               "out": OutputQueueConfig(ports=[("A", "out")])})
+    net.start()  # no epoch yet: the deferred init has not run, so no signal
+    assert calls == [] and net.flush_output_queue("sig") == []
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert calls == ["start"]
+    [init] = net.flush_output_queue("sig")
+    assert (init.signal, init.node_name) == ("node_initialized", "A")
+    assert net.flush_output_queue("out") == [2]
