@@ -92,11 +92,8 @@ class _JsonlWriter:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._fh = open(self.path, "a" if self._append else "w", encoding="utf-8")
-            fh = self._fh
-            for line in lines:
-                fh.write(line)
-                fh.write("\n")
-            fh.flush()
+            self._fh.write("".join(line + "\n" for line in lines))  # whole lines in one write
+            self._fh.flush()
 
     def close(self) -> None:
         with self._lock:
