@@ -267,3 +267,25 @@ def test_epoch_logs_without_net_actions_are_cheaper_and_say_what_is_unknown(make
     assert net._core.observe.recorder is not None
     with pytest.raises(TypeError, match="epoch_log_net_actions must be True or False"):
         net.epoch_log_net_actions = 1
+
+
+def test_cache_hits_fire_both_callbacks_with_complete_records(make_net, tmp_path):
+    from netrun.storage.config import CacheConfig, StorageConfig
+
+    cache = CacheConfig(enabled=True, include_nodes=["A"], storage_path=str(tmp_path / "cache"))
+    net = make_net(pipeline("A"), storage=StorageConfig(cache=cache))
+    net.set_node_exec("A", printing_double)
+    starts, records = [], []
+    net.on_epoch_start(lambda n, e: starts.append(e), node="A")
+    net.on_epoch_end(lambda n, e, log: records.append(log), node="A")
+    net.inject_data("A", "in", [2])
+    net.start()
+    net.inject_data("A", "in", [2])  # the same input: served from the cache
+    net.start()
+    assert net.flush_output_queue("A::out") == [4, 4]
+    first, hit = records
+    assert starts == [first.epoch_id, hit.epoch_id]
+    assert first.outcome == "success" and not first.was_cache_hit
+    assert hit.outcome == "cache_hit" and hit.was_cache_hit and hit.succeeded
+    assert hit.logs == [] and hit.in_salvo_packet_count == 1
+    assert hit.out_salvo_count == 1 and hit.orphaned_packet_count == 1
