@@ -66,11 +66,14 @@ _register("netrun.factories", """
     NodeFactory NodeFactoryResult FactoryError FactoryNotFoundError InvalidFactoryError
     load_factory create_node_from_factory is_json_serializable validate_factory_args
 """)
-_register("netrun.checkpoint", "CheckpointMetadata LoadedCheckpoint save_checkpoint_state load_checkpoint_state")
+_register("netrun.checkpoint", """
+    CheckpointMetadata LoadedCheckpoint save_checkpoint_state load_checkpoint_state PacketState
+    serialize_packet_location deserialize_packet_location get_all_packet_states restore_packets_to_net
+""")
 
 _SUBMODULES = frozenset("""
     checkpoint config context deferred dlq dsl errors factories history net pools port_types storage
-    core cli tools rpc pool execution execution_manager node_factories packets ui
+    core cli tools rpc pool execution execution_manager node_factories packets ui logging
 """.split())
 
 

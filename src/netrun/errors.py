@@ -44,6 +44,17 @@ __all__ = [
     "OutputQueueNotFoundError",
     "PacketNotInNodeError",
     "UnconnectedOutputPortError",
+    # the published runtime's surface (controls, requests, targets, max_epochs, queues)
+    "ControlError",
+    "UnknownControlTypeError",
+    "ControlValueError",
+    "ControlPortNotFoundError",
+    "ControlFailed",
+    "EpochCancelledByControl",
+    "RequestError",
+    "TargetNotFoundError",
+    "MaxEpochsExceeded",
+    "UndeclaredOutputError",
 ]
 
 # Old engine names the original runtime exported; the current engine renamed or dropped them.

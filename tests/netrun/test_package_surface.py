@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 
@@ -83,3 +84,47 @@ def test_published_config_module_path():
     assert net_config.NetConfig is netrun.config.NetConfig
     assert net_config.NodeConfig is netrun.config.NodeConfig
     assert set(netrun.config.__all__) <= set(dir(net_config))
+
+
+# The published 0.5.0 runtime's import surface (reference study §1.3)
+PEER_CORE = ["Net", "TargetInputSalvo", "EnvVar", "NetConfig", "NodeConfig", "NodeExecutionConfig",
+             "PoolConfig", "PortConfig", "EdgeConfig", "GraphConfig", "SalvoConditionConfig",
+             "SalvoConditionTermConfig", "MaxSalvosFiniteConfig", "PacketCountAllConfig",
+             "PortStateNonEmptyConfig", "OutputQueueConfig"]
+
+
+def test_peer_core_module_has_its_sixteen_names():
+    import netrun.config
+    import netrun.core as core
+
+    assert sorted(core.__all__) == sorted(PEER_CORE)
+    assert core.NodeConfig is netrun.config.NodeConfig and core.PoolConfig is netrun.config.PoolConfig
+    from netrun.net import Net
+
+    assert core.Net is Net
+
+
+def test_peer_net_module_offers_the_config_models_too():
+    import netrun.net as net
+    from netrun.net.options import NodeConfig as RuntimeNodeConfig
+
+    for name in PEER_CORE:
+        assert hasattr(net, name), name
+    assert net.NodeConfig is RuntimeNodeConfig  # PROJECT_SPEC's meaning wins in netrun.net
+
+
+def test_peer_private_module_paths():
+    from netrun._iutils._base import get_timestamp_utc
+    from netrun._iutils.hashing import HashMethod, hash as peer_hash
+    from netrun._iutils.pickling import PicklingMethod, pickle_data, unpickle_data
+    from netrun._iutils.var_ref import EnvVar, VarRef
+    from netrun.cli._app import app_main
+    from netrun.cli import main
+    from netrun.net._net import EpochError, EpochLog, Net, NetActionLog, NetCacheAPI, NetLogQuery
+
+    assert get_timestamp_utc().tzinfo is not None
+    assert peer_hash({"b": 1, "a": {1, 2}}) == peer_hash({"a": {2, 1}, "b": 1})
+    assert peer_hash(b"abc", HashMethod.sha256) == hashlib.sha256(b"abc").hexdigest()
+    assert unpickle_data(pickle_data({"x": 1}, PicklingMethod.pickle), PicklingMethod.pickle) == {"x": 1}
+    assert EnvVar is VarRef and app_main is main
+    assert all(obj is not None for obj in (EpochError, EpochLog, Net, NetActionLog, NetCacheAPI, NetLogQuery))

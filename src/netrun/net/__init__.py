@@ -57,9 +57,28 @@ from netrun.net.port_types import PortTypeRegistry, PortTypeSpec, check_value_ty
 from netrun.net.runner import BackgroundNetRunner
 from netrun.net.state import NetState
 from netrun.net._targets import TargetInputSalvo
+# 0.5.0's netrun.net also offers the config models (all but NodeConfig / PoolConfig, whose
+# names here stay PROJECT_SPEC's runtime classes; netrun.core has the 0.5.0 meaning)
+from netrun.config import (  # noqa: E402
+    EdgeConfig,
+    EnvVar,
+    GraphConfig,
+    MaxSalvosFiniteConfig,
+    NetConfig,
+    NodeExecutionConfig,
+    OutputQueueConfig,
+    PacketCountAllConfig,
+    PortConfig,
+    PortStateNonEmptyConfig,
+    SalvoConditionConfig,
+    SalvoConditionTermConfig,
+)
 from netrun.storage.values import PacketValueStore, StoredValue
 
 __all__ = [
+    "NetConfig", "NodeExecutionConfig", "PortConfig", "EdgeConfig", "GraphConfig", "SalvoConditionConfig",
+    "SalvoConditionTermConfig", "MaxSalvosFiniteConfig", "PacketCountAllConfig", "PortStateNonEmptyConfig",
+    "OutputQueueConfig", "EnvVar",
     "Net", "NetState", "BackgroundNetRunner",
     "NodeConfig", "NodeOptions", "NodeExecFuncs", "PoolInitMode",
     "NodeExecutionContext", "AsyncNodeExecutionContext", "NodeFailureContext",
