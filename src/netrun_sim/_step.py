@@ -38,7 +38,7 @@ _by_index = attrgetter("info.index")
 _new = object.__new__
 
 
-def run_step(net, ts: int | None = None, created: list | None = None) -> tuple:
+def run_step(net, ts: int | None = None, created: list | None = None, events_too: bool = False) -> tuple:
     """One step: returns ``(made_progress, events)``.
 
     Moves at most one packet per edge onto input ports, fires at most one input salvo
@@ -48,7 +48,7 @@ def run_step(net, ts: int | None = None, created: list | None = None) -> tuple:
     Quiet mode (an extension for the runtime's fast lane, see ``_fastlane``): with a
     ``created`` list, the packet-move and epoch-creation events are not built; instead each
     new epoch's record (``_state.Ep``) is appended to ``created``. The state changes are the
-    same as in the normal mode.
+    same as in the normal mode. With ``events_too`` the events are built as well.
     """
     if ts is None:
         ts = _time_ns() // 1000000
@@ -58,6 +58,7 @@ def run_step(net, ts: int | None = None, created: list | None = None) -> tuple:
     progress = False
     where = s.where
     dirty = s.dirty
+    quiet = created is not None and not events_too
 
     # phase 1: one packet per non-empty edge, capacities read before any move (fan-in overfill)
     busy = s.busy
@@ -92,7 +93,7 @@ def run_step(net, ts: int | None = None, created: list | None = None) -> tuple:
             rt = tgt.rt
             rt.total += 1
             dirty.add(rt)
-            if created is None:
+            if not quiet:
                 ev = _new(PacketMoved)
                 ev._ts = ts
                 ev._pid = pid
@@ -162,10 +163,9 @@ def run_step(net, ts: int | None = None, created: list | None = None) -> tuple:
                 ep.olocs = ()
             epochs[eid] = ep
             startable[eid] = None
-            quiet = created is not None
-            if quiet:
+            if created is not None:
                 created.append(ep)
-            else:
+            if not quiet:
                 ev = _new(InputSalvoTriggered)
                 ev._ts = ts
                 ev._eid = eid

@@ -38,6 +38,16 @@ def normal(text: str) -> str:
     return ULID_RE.sub(lambda m: names.setdefault(m.group(0), f"id{len(names)}"), text)
 
 
+def events_text(events) -> str:
+    """Events as JSON without timestamps, IDs replaced by order of appearance."""
+    data = []
+    for ev in events:
+        d = ev.to_dict()
+        d.pop("timestamp", None)
+        data.append(d)
+    return normal(json.dumps(data, sort_keys=True, default=str))
+
+
 class FastTwin:
     """A twin net that follows the trace: the actions the fast lane covers go through the
     fast lane, the others through ``do_action``. After every action both nets must hold
@@ -45,7 +55,9 @@ class FastTwin:
     twin lives on, a fast-lane bug in state that snapshots do not show (indexes, counts)
     shows up in a later action."""
 
-    def __init__(self) -> None:
+    def __init__(self, with_events: bool = False) -> None:
+        self.with_events = with_events  # hand the fast lane an events list; compare them
+        self.events = None
         self.twin = None
         self.lane = None
         self.ids: dict = {}  # main net id -> twin id
@@ -70,6 +82,7 @@ class FastTwin:
             self.lane = self.twin._fastlane()
             self.sync_ids(runner)
         self.outcome = None
+        self.events = [] if self.with_events else None
         original = runner.resolve
         runner.resolve = lambda ref: self.tmap(original(ref))  # the twin's IDs for this action
         try:
@@ -82,46 +95,54 @@ class FastTwin:
     def apply(self, runner, desc) -> None:
         op = desc["op"]
         net, lane, NA = self.twin, self.lane, ns.NetAction
+        ev = self.events
         r = runner.resolve
         if op not in FAST_OPS:
             if op == "query":
                 return
             if op in ("undo", "rub"):
                 raise _Skip()
-            net.do_action(runner.build_action(desc))
+            result = net.do_action(runner.build_action(desc))
+            if ev is not None:
+                ev.extend(result[1])
             return
         self.checked += 1
+        def act(action):
+            result = net.do_action(action)
+            if ev is not None:
+                ev.extend(result[1])
+
         if op == "create_packet":
             if "e" not in desc:
-                net.do_action(NA.create_packet())
+                act(NA.create_packet())
                 return
             eid = r(desc["e"])
             if not isinstance(eid, str):  # the fast lane takes canonical str IDs only
-                net.do_action(NA.create_packet(eid))
+                act(NA.create_packet(eid))
             else:
-                lane.create(eid)
+                lane.create(eid, ev)
         elif op == "consume":
             pid = r(desc["p"])
-            lane.consume(pid) if isinstance(pid, str) else net.do_action(NA.consume_packet(pid))
+            lane.consume(pid, ev) if isinstance(pid, str) else act(NA.consume_packet(pid))
         elif op == "start":
             eid = r(desc["e"])
-            lane.start(eid) if isinstance(eid, str) else net.do_action(NA.start_epoch(eid))
+            lane.start(eid, ev) if isinstance(eid, str) else act(NA.start_epoch(eid))
         elif op in ("finish", "send"):
             eid = r(desc["e"])
             if not isinstance(eid, str):
-                net.do_action(NA.finish_epoch(eid) if op == "finish" else NA.send_output_salvo(eid, desc["cond"]))
+                act(NA.finish_epoch(eid) if op == "finish" else NA.send_output_salvo(eid, desc["cond"]))
             elif op == "finish":
-                lane.finish(eid)
+                lane.finish(eid, ev)
             else:
-                lane.send(eid, desc["cond"])
+                lane.send(eid, desc["cond"], ev)
         elif op == "load":
             pid = r(desc["p"])
             if isinstance(pid, str):
-                lane.load(pid, desc["port"])
+                lane.load(pid, desc["port"], ev)
             else:
-                net.do_action(NA.load_packet_into_output_port(pid, desc["port"]))
+                act(NA.load_packet_into_output_port(pid, desc["port"]))
         else:
-            lane.step([])
+            lane.step([], ev)
 
     def sync_ids(self, runner) -> None:
         for a, b in zip(ULID_RE.findall(snap_text(runner.net)), ULID_RE.findall(snap_text(self.twin))):
@@ -141,6 +162,8 @@ class FastTwin:
             assert type(self.outcome).__name__ == err[0], (self.outcome, err)
         else:
             assert self.outcome is None, f"twin raised {self.outcome!r} on {desc}, the action did not"
+            if self.events is not None and runner.last_events is not None:
+                assert events_text(self.events) == events_text(runner.last_events), f"events differ after {desc}"
         assert normal(snap_text(self.twin)) == normal(snap_text(runner.net)), f"twin differs after {desc}"
         self.sync_ids(runner)
 
@@ -151,11 +174,12 @@ class _Skip(Exception):
 
 # 400 fixed seeds (about 4 s): enough that planted fast-lane bugs in rarely exercised
 # corners (multi-packet salvos, request tokens, edge indexes) are caught
+@pytest.mark.parametrize("with_events", [False, True], ids=["quiet", "events"])
 @pytest.mark.parametrize("block", range(8))
-def test_fast_lane_has_the_effect_of_the_actions(block):
+def test_fast_lane_has_the_effect_of_the_actions(block, with_events):
     checked = 0
     for seed in range(block * 50, block * 50 + 50):
-        twin = FastTwin()
+        twin = FastTwin(with_events)
         _trace.TraceRunner(ns, seed, 60, observer=twin).run()
         checked += twin.checked
     assert checked > 300  # the fast lane really was exercised

@@ -125,8 +125,13 @@ class Engine:
     def _update_quiet(self) -> None:
         # ``quiet``: the fast lane while no history or transaction needs the events, else None
         # (one attribute read on the hot path instead of three)
+        # ``recording``: the fast lane handing back events, while a history (and no
+        # transaction) records them: the same history, without the action API's cost
         lane = getattr(self, "_lane", None)
-        self.quiet = lane if getattr(self, "_history", None) is None and getattr(self, "_tx", None) is None else None
+        free = getattr(self, "_tx", None) is None
+        history = getattr(self, "_history", None)
+        self.quiet = lane if history is None and free else None
+        self.recording = lane if history is not None and free else None
 
     # -- plumbing ---------------------------------------------------------------------
     def _act(self, name: str, action: Any, *args: Any) -> tuple[Any, list]:
@@ -149,7 +154,7 @@ class Engine:
         """Start an all-or-nothing group of actions (holds the lock until :meth:`end`)."""
         self.lock.acquire()
         self._tx = []
-        self.quiet = None
+        self.quiet = self.recording = None
 
     def end(self, rollback: bool = False) -> None:
         """End the group; with ``rollback`` undo its actions, newest first."""
@@ -204,6 +209,12 @@ class Engine:
         if self.quiet is not None:
             self.dirty = True
             return self.quiet.send(epoch_id, condition)
+        if self.recording is not None:
+            self.dirty = True
+            events: list = []
+            orphans = self.recording.send(epoch_id, condition, events)
+            self._history.record_engine_action("SendOutputSalvo", (epoch_id, condition), events)
+            return orphans
         action = NetAction.send_output_salvo(epoch_id, condition)
         _, events = self._do(action)
         self.dirty = True
@@ -220,8 +231,14 @@ class Engine:
     # -- the same, for callers that already hold ``lock`` (a context's live operations) --
     def create_packet_held(self, epoch_id: Optional[str]) -> str:
         """:meth:`create_packet`; the caller holds :attr:`lock`."""
-        if epoch_id is not None and self.quiet is not None:
-            return self.quiet.create(epoch_id)
+        if epoch_id is not None:
+            if self.quiet is not None:
+                return self.quiet.create(epoch_id)
+            if self.recording is not None:
+                events: list = []
+                pid = self.recording.create(epoch_id, events)
+                self._history.record_engine_action("CreatePacket", (epoch_id,), events)
+                return pid
         action = NetAction.create_packet(epoch_id)
         resp, events = self._do(action)
         if self.history is not None or self._tx is not None:
@@ -233,6 +250,11 @@ class Engine:
         if self.quiet is not None:
             self.quiet.consume(packet_id)
             return
+        if self.recording is not None:
+            events: list = []
+            self.recording.consume(packet_id, events)
+            self._history.record_engine_action("ConsumePacket", (packet_id,), events)
+            return
         action = NetAction.consume_packet(packet_id)
         _, events = self._do(action)
         if self.history is not None or self._tx is not None:
@@ -242,6 +264,11 @@ class Engine:
         """:meth:`load_output_port`; the caller holds :attr:`lock`."""
         if self.quiet is not None:
             self.quiet.load(packet_id, port_name)
+            return
+        if self.recording is not None:
+            events: list = []
+            self.recording.load(packet_id, port_name, events)
+            self._history.record_engine_action("LoadPacketIntoOutputPort", (packet_id, port_name), events)
             return
         action = NetAction.load_packet_into_output_port(packet_id, port_name)
         _, events = self._do(action)
@@ -275,6 +302,11 @@ class Engine:
             return
         action = NetAction.start_epoch(epoch_id)
         with self.lock:
+            if self.recording is not None:
+                events: list = []
+                self.recording.start(epoch_id, events)
+                self._history.record_engine_action("StartEpoch", (epoch_id,), events)
+                return
             _, events = self._do(action)
             if self.history is not None or self._tx is not None:
                 self._note("StartEpoch", action, events, epoch_id)
@@ -286,6 +318,11 @@ class Engine:
             return
         action = NetAction.finish_epoch(epoch_id)
         with self.lock:
+            if self.recording is not None:
+                events: list = []
+                self.recording.finish(epoch_id, events)
+                self._history.record_engine_action("FinishEpoch", (epoch_id,), events)
+                return
             _, events = self._do(action)
             if self.history is not None or self._tx is not None:
                 self._note("FinishEpoch", action, events, epoch_id)
@@ -325,7 +362,9 @@ class Engine:
                 _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked())
                 return self._parse_step_events(events) if events else []
             if self.quiet is not None:
-                return self._advance_quietly(limit)
+                return self._advance_quietly(limit, self.quiet, False)
+            if self.recording is not None:
+                return self._advance_quietly(limit, self.recording, True)
             created: list[NewEpoch] = []
             run_step = NetAction.run_step
             # NetSim.run_step() is do_action(NetAction.run_step()) without the action and
@@ -348,13 +387,19 @@ class Engine:
                     self.dirty = True
                     return created
 
-    def _advance_quietly(self, limit: Optional[int]) -> list[NewEpoch]:
-        """:meth:`advance` through the fast lane (no events built); the caller holds the lock."""
-        step = self.quiet.step
+    def _advance_quietly(self, limit: Optional[int], lane: Any, record: bool) -> list[NewEpoch]:
+        """:meth:`advance` through the fast lane (events built only to ``record`` them in the
+        history); the caller holds the lock."""
+        step = lane.step
         eps: list = []
         while True:
             seen = len(eps)
-            progress = step(eps)
+            if record:
+                events: list = []
+                progress = step(eps, events)
+                self._history.record_engine_action("RunStep", (), events)
+            else:
+                progress = step(eps)
             if len(eps) > seen:
                 for ep in eps[seen:]:
                     if not ep.in_salvo[1] and ep.in_salvo[0] != "__request__":
