@@ -206,7 +206,9 @@ class EventHistory:
         self._pending: list[tuple] = []
         self._pending_entries = 0
         self._current_action: Optional[str] = None
-        self._trim_at = (max_size + max(64, max_size // 8)) if max_size else 0
+        # trimmed in batches of about half the size (at least 256 entries): readers never
+        # see more than max_size entries, and recording stays cheap
+        self._trim_at = (max_size + max(256, max_size // 2)) if max_size else 0
         self._encoder = json.JSONEncoder(default=str)
 
     # -- properties -------------------------------------------------------------------
@@ -246,7 +248,7 @@ class EventHistory:
                 self._write_pending()
 
     def _trim(self) -> None:
-        # Trimming in batches (memory may exceed max_size by 1/8 between trims) keeps
+        # Trimming in batches (memory may exceed max_size by half between trims) keeps
         # recording cheap; readers still see at most max_size entries.
         memory = self._memory
         limit = self._max
