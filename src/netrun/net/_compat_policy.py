@@ -54,13 +54,12 @@ def epoch_error(run: Any, exc: BaseException) -> EpochError:
     """The :class:`EpochError` of an epoch that failed with ``exc`` (chained as its cause)."""
     if isinstance(exc, EpochError):
         return exc
-    worker = getattr(run, "worker", None)
     text = str(exc)
     error = EpochError(
         f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
         node_name=run.node.name, epoch_id=run.id,
         pool_id=getattr(run.executor, "name", None),
-        worker_id=getattr(worker, "index", None),
+        worker_id=0 if getattr(run.executor, "kind", None) == "main" else getattr(run, "worker_index", None),
         retry_count=run.attempt,
     )
     error.__cause__ = exc

@@ -275,6 +275,7 @@ class ThreadPoolExecutor:
                     continue
                 run.in_engine = True
             run.worker = worker
+            run.worker_index = worker.index
             node = run.node
             exc: Optional[BaseException] = None
             if node.start_func is not None and node.name not in worker.initialized and \

@@ -338,6 +338,7 @@ class PoolExecutor:
             return
         run.task = future
         run.worker = worker
+        run.worker_index = worker if isinstance(worker, int) else getattr(worker, "index", None)
         self._inflight[run] = (ctx, future)
         future.add_done_callback(partial(self._finished, run, ctx))
 

@@ -135,6 +135,7 @@ class EpochRun:
         "retry_timestamps", "retry_exceptions", "ctx", "timer", "executor", "worker", "done",
         "_port_of", "task", "abandoned", "log_record", "in_engine", "seq",
         "saved_inputs",  # set only with periodic checkpoints (read with getattr)
+        "worker_index",  # the worker of the latest attempt (kept after it ends, for logs/errors)
     )
 
     def __init__(self, epoch_id: str, node: NodeRuntime, pairs: Any,
@@ -153,6 +154,7 @@ class EpochRun:
         self.timer: Any = None
         self.executor: Any = None
         self.worker: Any = None
+        self.worker_index: Optional[int] = None
         self.done = False
         self._port_of: Optional[dict[str, str]] = None
         self.task: Any = None

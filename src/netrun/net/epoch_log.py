@@ -202,7 +202,7 @@ def build_epoch_log(core: Any, run: Any, outcome: str, exc: Optional[BaseExcepti
     if executor is not None and getattr(executor, "kind", None) == "main":
         worker: Optional[int] = 0
     else:
-        worker = getattr(run.worker, "index", None)
+        worker = run.worker_index
     failed = exc is not None and outcome == EpochOutcome.ERROR
     log = EpochLog(
         epoch_id=run.id, node_name=name, timestamp=ended,

@@ -54,7 +54,7 @@ def test_a_node_exception_is_an_epoch_error_naming_everything(nets):
     net = nets(config([fn("b", boom)]))
     [pid] = net.inject_data("b", "x", [1])
     error = run_failing(net)
-    assert str(error).startswith("Epoch failed on node 'b' (pool='main', worker=None, retries=0): "
+    assert str(error).startswith("Epoch failed on node 'b' (pool='main', worker=0, retries=0): "
                                  "ValueError: boom 1")
     assert (error.node_name, error.pool_id, error.retry_count) == ("b", "main", 0)
     assert isinstance(error.__cause__, ValueError) and str(error.__cause__) == "boom 1"
@@ -68,6 +68,7 @@ def test_pool_worker_and_retries_are_named(nets):
     net.inject_data("b", "x", [3])
     error = run_failing(net)
     assert error.pool_id == "io" and error.retry_count == 2
+    assert error.worker_id in (0, 1)  # the thread that ran the last attempt
     assert f"(pool='io', worker={error.worker_id}, retries=2): ValueError: boom 3" in str(error)
 
 
@@ -194,7 +195,7 @@ def test_print_exceptions(nets, capsys):
     net.inject_data("b", "x", [5])
     net.run_until_blocked()
     err = capsys.readouterr().err
-    assert "netrun: Epoch failed on node 'b' (pool='main', worker=None, retries=0): ValueError: boom 5" in err
+    assert "netrun: Epoch failed on node 'b' (pool='main', worker=0, retries=0): ValueError: boom 5" in err
     assert "Traceback" in err
 
 
