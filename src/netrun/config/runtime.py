@@ -24,6 +24,9 @@ Mapping choices (documented where the two schemas differ):
   ``defer_net_actions`` left unset is ``True`` when the node retries (a retried attempt must
   not have committed its packet operations) and the runtime default otherwise;
 * ``pools = ["main"]`` (the default) means no pool: the node runs on the event loop;
+* a node listing several pools without its own ``pool_allocation_method`` gets the net's
+  ``default_pool_allocation_method`` (it picks the pool, then the worker); a single-pool
+  node keeps its pool's own ``allocation`` (least-busy unless set);
 * a port type given as ``{name = "pkg.Class", isinstance_check = false}`` (0.5.0) is
   matched by class name, with ``isinstance_check = true`` imported and checked with
   ``isinstance``.
@@ -137,6 +140,9 @@ def node_options(node: NodeConfig, cfg: NetConfig) -> dict[str, Any]:
         value = getattr(ec, name)
         if value is not None:
             options[name] = value
+    if len(ec.pools) > 1 and ec.pool_allocation_method is None:
+        # the config-level default decides between a node's pools (and their workers)
+        options["pool_allocation_method"] = cfg.default_pool_allocation_method
     if ec.dead_letter_queue is not None:
         options["dead_letter_queue"] = ec.dead_letter_queue
     elif cfg.dead_letter_queue is False:

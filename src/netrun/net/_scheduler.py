@@ -36,6 +36,7 @@ from netrun._util.callables import callable_name, is_async_callable
 from netrun.errors import NetStateError, NodeConfigError, NodeLifecycleError, NodeNotFoundError
 from netrun.net._engine import Engine
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
+from netrun.net._pool_choice import pick_pool
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
 from netrun.net._observability import Observability
@@ -97,6 +98,7 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         types.add_listener(self._refresh_types)
         self.main = MainLoopExecutor(self)
         self.executors: dict[str, Any] = {"main": self.main}
+        self.pool_turns: dict[str, int] = {}  # round-robin position of nodes with several pools
         for name, spec in (thread_pools or {}).items():
             self.executors[name] = ThreadPoolExecutor(self, name, _pool_size(name, spec))
         if process_pools or pools:  # out-of-process pools run through the ExecutionManager
@@ -583,6 +585,9 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
         if len(executors) == 1:
             executor = executors[0]
             return executor if executor.has_capacity(node) else None
+        method = node.config.pool_allocation_method
+        if method is not None and method != "least-busy":  # round-robin / random: _pool_choice.py
+            return pick_pool(self.pool_turns, node, method)
         best, best_free = None, None
         for executor in executors:  # "least busy": the pool with most free workers
             if not executor.has_capacity(node):

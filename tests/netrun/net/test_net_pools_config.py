@@ -118,3 +118,52 @@ def test_a_node_chooses_how_workers_are_allocated(make_net):
         net.set_node_config("A", pool_allocation_method="fastest")
     cfg = NetConfig.from_toml(TOML.replace('pool = "far"', 'pool = "far"\npool_allocation_method = "random"'))
     assert runtime_setup(cfg).node_options["A"]["pool_allocation_method"] == "random"
+
+
+def passthrough(ctx, packets):
+    value = ctx.consume_packet(packets["x"][0])
+    ctx.load_output_port("out", ctx.create_packet(value))
+    ctx.send_output_salvo("send")
+
+
+def _pools_used(net_options: dict, node_options: dict | None = None, epochs: int = 8) -> tuple[list, str]:
+    """Run ``epochs`` epochs of node A (pools p1 and p2, one epoch at a time) from a config;
+    returns the pool of each epoch in order and A's allocation method."""
+    from _config_nets import config, manual
+
+    from netrun.net import Net
+
+    pools = {p: {"spec": {"type": "thread", "num_workers": 4}} for p in ("p1", "p2")}
+    cfg = config([manual("A", passthrough, pools=["p1", "p2"], max_parallel_epochs=1, **(node_options or {}))],
+                 pools=pools, **net_options)
+    net = Net.from_setup(runtime_setup(cfg), handle_sigint=False)
+    try:
+        used: list = []
+        net.on_epoch_end(lambda node, eid, log: used.append(log.pool_id))
+        net.inject_data("A", "x", list(range(epochs)))
+        net.start()
+        assert sorted(net.flush_output_queue("A::out")) == list(range(epochs))
+        return used, net.get_node_config("A").pool_allocation_method
+    finally:
+        net.stop()
+
+
+def test_the_config_default_allocation_method_picks_among_a_nodes_pools():
+    # the NetConfig default is round-robin: the two pools take turns
+    pools, method = _pools_used({})
+    assert method == "round-robin"
+    assert pools == ["p1", "p2"] * 4
+    pools, method = _pools_used({"default_pool_allocation_method": "least-busy"})
+    assert method == "least-busy"
+    assert pools == ["p1"] * 8  # one epoch at a time: the first pool always has the most free workers
+    pools, method = _pools_used({"default_pool_allocation_method": "random"}, epochs=40)
+    assert method == "random" and set(pools) == {"p1", "p2"}  # chance of one pool only: 2**-39
+
+
+def test_a_nodes_own_allocation_method_wins_over_the_config_default():
+    pools, method = _pools_used({"default_pool_allocation_method": "random"},
+                                {"pool_allocation_method": "round-robin"})
+    assert method == "round-robin" and pools == ["p1", "p2"] * 4
+    # a single-pool node keeps its pool's own allocation (the default is not forced on it)
+    cfg = NetConfig.from_toml(TOML)
+    assert "pool_allocation_method" not in runtime_setup(cfg).node_options["A"]

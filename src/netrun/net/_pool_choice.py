@@ -1,0 +1,42 @@
+"""Which of a node's pools runs its next epoch, when the node lists several.
+
+The node's ``pool_allocation_method`` decides (for nets built from a config it defaults to
+the config's ``default_pool_allocation_method``, see ``netrun.config.runtime``):
+
+* ``"least-busy"`` (also when the method is unset): the pool with the most free workers;
+* ``"round-robin"``: the pools take turns, in the order the node lists them; a pool
+  without a free slot is skipped for this turn;
+* ``"random"``: any pool with a free slot, uniformly.
+
+Within the chosen pool the same method picks the worker (out-of-process pools; thread pools
+hand work to whichever thread is free). The scheduler calls :func:`pick_pool` only for
+nodes with several pools and a method other than least-busy, so single-pool nodes pay
+nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Optional
+
+__all__ = ["pick_pool"]
+
+_random = random.Random()
+
+
+def pick_pool(turns: dict[str, int], node: Any, method: str) -> Optional[Any]:
+    """The executor of ``node`` (several pools) that takes its next epoch, or ``None``
+    when none has capacity. ``turns`` keeps each node's round-robin position."""
+    executors = node.executors
+    if method == "random":
+        free = [e for e in executors if e.has_capacity(node)]
+        return _random.choice(free) if free else None
+    count = len(executors)
+    start = turns.get(node.name, 0)
+    for step in range(count):  # round-robin: the next pool in turn that has a free slot
+        index = (start + step) % count
+        executor = executors[index]
+        if executor.has_capacity(node):
+            turns[node.name] = index + 1
+            return executor
+    return None
