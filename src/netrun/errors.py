@@ -55,6 +55,7 @@ __all__ = [
     "TargetNotFoundError",
     "MaxEpochsExceeded",
     "UndeclaredOutputError",
+    "EpochLogNotFoundError",
 ]
 
 # Old engine names the original runtime exported; the current engine renamed or dropped them.
@@ -400,3 +401,9 @@ class UndeclaredOutputError(NetrunRuntimeError, RuntimeError):
             f"(output_queues = {{ name = {{ ports = [[\"{node_name}\", \"{port_name}\"]] }} }}), "
             f"connect it, or set error_on_undeclared_output = false to drop such packets."
         )
+
+
+# -- observability (netrun.net.log_query)
+class EpochLogNotFoundError(_KeyErrorText, NetrunRuntimeError, KeyError):
+    """``net.logs`` was asked about an epoch the net has no record of (never created, or
+    ended so long ago that its bounded index forgot it and it wrote no log line)."""

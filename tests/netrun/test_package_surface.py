@@ -128,3 +128,22 @@ def test_peer_private_module_paths():
     assert unpickle_data(pickle_data({"x": 1}, PicklingMethod.pickle), PicklingMethod.pickle) == {"x": 1}
     assert EnvVar is VarRef and app_main is main
     assert all(obj is not None for obj in (EpochError, EpochLog, Net, NetActionLog, NetCacheAPI, NetLogQuery))
+
+
+def test_observability_records_are_importable_where_users_look():
+    import netrun.errors
+    import netrun.logging
+    import netrun.net
+    from netrun.net.action_log import NetActionLog, NetEventLog
+    from netrun.net.epoch_log import EpochLog
+    from netrun.net.log_query import EpochLogNotFoundError, NetLogQuery
+
+    for module in (netrun.net, netrun.logging):
+        for cls in (EpochLog, NetActionLog, NetEventLog, NetLogQuery, EpochLogNotFoundError):
+            assert getattr(module, cls.__name__) is cls, (module.__name__, cls.__name__)
+            assert cls.__name__ in module.__all__
+    assert netrun.errors.EpochLogNotFoundError is EpochLogNotFoundError
+    assert "EpochLogNotFoundError" in netrun.errors.__all__
+    assert issubclass(EpochLogNotFoundError, netrun.errors.NetrunRuntimeError)
+    assert issubclass(EpochLogNotFoundError, KeyError)
+    assert str(EpochLogNotFoundError("Epoch 'x' is unknown")) == "Epoch 'x' is unknown"

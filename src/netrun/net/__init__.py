@@ -37,7 +37,9 @@ from netrun_sim import *  # noqa: F401,F403  (the original netrun.net re-exporte
 from netrun.net.context import AsyncNodeExecutionContext, NodeExecutionContext, NodeFailureContext
 from netrun.net.deferred import DeferredAction, DeferredActionQueue, DeferredActionType, DeferredPacket
 from netrun.net.dlq import DeadLetterEntry, DeadLetterQueue
+from netrun.net.action_log import NetActionLog, NetEventLog
 from netrun.net.epoch_log import EpochLog, EpochOutcome
+from netrun.net.log_query import EpochLogNotFoundError, NetLogQuery
 from netrun.net.history import EventHistory, HistoryEntry
 from netrun.net.logs import NodeLog, NodeLogEntry, NodeLogManager, StdoutCapture, capture_stdout
 from netrun.net.net import Net
@@ -90,6 +92,7 @@ __all__ = [
     "PoolManager", "ManagedPool", "PoolConfig", "PoolType", "WorkerState",
     "validate_picklable", "run_in_process_with_event_loop",
     "EpochLog", "EpochOutcome", "ConsumedOutputPacket", "PacketRef",
+    "NetActionLog", "NetEventLog", "NetLogQuery", "EpochLogNotFoundError",
     "PacketValueStore", "StoredValue",
     "TargetInputSalvo",
 ]

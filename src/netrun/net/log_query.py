@@ -23,16 +23,9 @@ import sys
 from datetime import datetime
 from typing import Any, Optional, TextIO
 
-from netrun.errors import NetrunRuntimeError
+from netrun.errors import EpochLogNotFoundError
 
 __all__ = ["NetLogQuery", "EpochLogNotFoundError"]
-
-
-class EpochLogNotFoundError(NetrunRuntimeError, KeyError):
-    """``net.logs`` was asked about an epoch the net has no record of."""
-
-    def __str__(self) -> str:  # KeyError would show the message quoted
-        return str(self.args[0]) if self.args else ""
 
 
 def _stamp(value: datetime) -> str:
