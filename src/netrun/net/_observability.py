@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 from netrun.net.action_log import ActionRecorder, NetActionLog
 from netrun.net.epoch_log import EpochLog
 
-__all__ = ["Observability", "StepCollector", "EndedEpochs", "NetObservabilityMethods", "DEFAULT_ENDED_EPOCH_INDEX"]
+__all__ = ["Observability", "LeanEndCallback", "StepCollector", "EndedEpochs", "NetObservabilityMethods", "DEFAULT_ENDED_EPOCH_INDEX"]
 
 #: How many ended epochs ``net.logs`` remembers (node, pool, worker, outcome) when epoch
 #: logs are being built; older ones are forgotten (their log lines stay in the node logs).
@@ -55,6 +55,24 @@ class EndedEpochs:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class LeanEndCallback:
+    """An ``on_epoch_end`` callback registered with ``net_actions=False``: it does not need
+    ``EpochLog.net_actions`` nor the flow counts, so, while only such callbacks are
+    registered, no engine action is recorded for them (``net_actions`` is ``[]`` and the
+    flow counts ``None`` in the records they receive)."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+
+    def __call__(self, node_name: str, epoch_id: str, log: EpochLog) -> Any:
+        return self.func(node_name, epoch_id, log)
+
+    def __repr__(self) -> str:
+        return repr(self.func)
 
 
 class _WatchedList(list):
@@ -207,8 +225,11 @@ class Observability:
         elif not hook and self._hook_installed:
             end_lists.remove(self._on_epoch_end)
             self._hook_installed = False
-        scoped = frozenset(n.name for n in core.nodes.values() if n.end_callbacks)
-        per_epoch = bool(end_lists or scoped) and self.epoch_net_actions
+        # callbacks registered with on_epoch_end(..., net_actions=False) do not need them
+        wanting = any(type(cb) is not LeanEndCallback for cb in end_lists)
+        scoped = frozenset(n.name for n in core.nodes.values()
+                           if any(type(cb) is not LeanEndCallback for cb in n.end_callbacks))
+        per_epoch = bool(wanting or scoped) and self.epoch_net_actions
         engine = core.engine
         with engine.lock:
             if batching or per_epoch:
@@ -220,7 +241,7 @@ class Observability:
                 if recorder.per_epoch and not per_epoch:
                     recorder.forget_epochs()
                 recorder.per_epoch = per_epoch
-                recorder.epoch_nodes = None if end_lists else scoped
+                recorder.epoch_nodes = None if wanting else scoped
             elif self.recorder is not None:
                 engine.history = core.history
                 self.recorder = None
@@ -299,6 +320,8 @@ class Observability:
         recorder = self.recorder
         if recorder is None or not recorder.per_epoch:
             return None
+        if recorder.epoch_nodes is not None and node_name not in recorder.epoch_nodes:
+            return None  # not recorded for this node (only other nodes' callbacks want them)
         return recorder.take_epoch(epoch_id, node_name)
 
 

@@ -437,11 +437,18 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
         given). Sync or async. Returns a function that removes the callback."""
         return self._add_callback(callback, node, "start")
 
-    def on_epoch_end(self, callback: Callable[..., Any], *, node: Optional[str] = None) -> Callable[[], None]:
+    def on_epoch_end(self, callback: Callable[..., Any], *, node: Optional[str] = None,
+                     net_actions: bool = True) -> Callable[[], None]:
         """Call ``callback(node_name, epoch_id, epoch_log)`` when an epoch ends, whatever
         the outcome (success, error, cancelled, cache hit, file-storage hit; ``epoch_log`` is
         an :class:`EpochLog`). Sync or async; an exception in it becomes a
-        ``RuntimeWarning``. Returns a function that removes the callback."""
+        ``RuntimeWarning``. Returns a function that removes the callback.
+        ``net_actions=False``: the callback does not read ``epoch_log.net_actions`` or the
+        flow counts, so the net need not record engine actions for it (much cheaper)."""
+        if not net_actions and callable(callback):
+            from netrun.net._observability import LeanEndCallback
+
+            callback = LeanEndCallback(callback)
         return self._add_callback(callback, node, "end")
 
     def _add_callback(self, callback: Callable[..., Any], node: Optional[str], which: str) -> Callable[[], None]:

@@ -130,7 +130,9 @@ class NetMonitor:
     def attach(self) -> "NetMonitor":
         """Register the epoch callbacks on the net (idempotent). Returns ``self``."""
         if not self._removers:
-            self._removers = [self.net.on_epoch_start(self._on_start), self.net.on_epoch_end(self._on_end)]
+            # the monitor never shows EpochLog.net_actions: do not make the net record them
+            self._removers = [self.net.on_epoch_start(self._on_start),
+                              self.net.on_epoch_end(self._on_end, net_actions=False)]
         return self
 
     def detach(self) -> None:

@@ -289,3 +289,24 @@ def test_cache_hits_fire_both_callbacks_with_complete_records(make_net, tmp_path
     assert hit.outcome == "cache_hit" and hit.was_cache_hit and hit.succeeded
     assert hit.logs == [] and hit.in_salvo_packet_count == 1
     assert hit.out_salvo_count == 1 and hit.orphaned_packet_count == 1
+
+
+def test_callbacks_without_net_actions_record_nothing_and_others_still_get_them(make_net):
+    net = make_net(pipeline("A", "B"))
+    net.set_node_exec("A", passthrough)
+    net.set_node_exec("B", passthrough)
+    lean = []
+    remove = net.on_epoch_end(lambda n, e, log: lean.append(log), net_actions=False)
+    assert net._core.observe.recorder is None
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert [(log.node_name, log.net_actions, log.out_salvo_count) for log in lean] == [
+        ("A", [], None), ("B", [], None)]
+    full = _ends(net, "B")  # only B's records need the actions now
+    net.inject_data("A", "in", [2])
+    net.start()
+    a_log, b_log = lean[2:]
+    assert (a_log.node_name, a_log.net_actions, a_log.out_salvo_count) == ("A", [], None)
+    assert b_log.out_salvo_count == 1 and b_log.net_actions and full == [b_log]
+    remove()
+    assert net._core.observe.recorder is not None  # B's callback still wants them

@@ -212,3 +212,21 @@ def test_hub_keeps_only_the_latest_frames_for_a_slow_browser():
 def test_hub_request_without_a_source_is_refused():
     with pytest.raises(MonitorError, match="nothing is being monitored"):
         asyncio.run(MonitorHub().request("dead_letters"))
+
+
+def test_the_monitor_does_not_make_the_net_record_engine_actions(make_net):
+    net = make_net(_pipeline())
+    monitor = NetMonitor(net).attach()
+    assert net._core.observe.recorder is None  # no EpochLog.net_actions recorded for it
+    net.inject_data("A", "x", [1, 2])
+    asyncio.run(_run_until_blocked(net))
+    detail = monitor.node_detail("A")
+    assert [e["outcome"] for e in detail["epochs"]] == ["success", "success"]
+    assert monitor.snapshot()["counters"]["epochs_finished"] == 4
+    assert detail["epochs"][0]["out_salvo_count"] is None  # not recorded, and not shown
+    # a user callback that wants the actions makes the net record them again
+    remove = net.on_epoch_end(lambda n, e, log: None, node="A")
+    assert net._core.observe.recorder is not None
+    remove()
+    monitor.detach()
+    assert net._core.observe.recorder is None
