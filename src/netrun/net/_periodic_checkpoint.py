@@ -51,7 +51,7 @@ class CheckpointPayload:
     net_state: dict[str, Any]
     values: dict[str, Any]
     output_queues: dict[str, list]
-    node_configs: dict[str, Any]
+    node_configs: dict[str, Any]  # the four sections of node_configs.json
     history: Optional[list]
     dead_letters: list
     retry_exceptions: dict[str, list]
@@ -64,10 +64,11 @@ class CheckpointPayload:
 
         metadata = CheckpointMetadata(timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                                       in_flight_epochs=self.in_flight, periodic=self.periodic)
-        save_checkpoint_state(target, self.definition, self.net_state, self.values, self.output_queues,
-                              self.node_configs, self.history, metadata, fsync=fsync,
-                              dead_letters=self.dead_letters, retry_exceptions=self.retry_exceptions,
-                              backend=backend, storage_options=storage_options)
+        save_checkpoint_state(target, self.definition, None, self.values, history_data=self.history,
+                              metadata=metadata, net_state=self.net_state, output_queues=self.output_queues,
+                              fsync=fsync, dead_letters=self.dead_letters,
+                              retry_exceptions=self.retry_exceptions, backend=backend,
+                              storage_options=storage_options, **self.node_configs)
 
 
 def _epoch_state(run: Any) -> dict[str, Any]:
@@ -84,11 +85,12 @@ def _epoch_state(run: Any) -> dict[str, Any]:
 def capture_checkpoint(net: Any, *, live: bool, definition: Optional[str] = None) -> CheckpointPayload:
     """Copy ``net``'s state. ``live`` (a periodic checkpoint of a running net, called on the
     loop between driver iterations) rewinds the epochs in flight (module docstring)."""
+    from netrun.net._checkpoint_files import node_config_sections
+
     core = net._core
     if definition is None:
         definition = net.to_toml()
-    node_configs = {name: {k: repr(v) for k, v in dataclasses.asdict(net.get_node_config(name)).items()}
-                    for name in net.graph.nodes()}
+    node_configs = node_config_sections(net)
     store = core.store
     with core.engine.lock:
         sim = core.engine.sim

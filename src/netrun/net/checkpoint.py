@@ -41,9 +41,15 @@ new net's queue (in ``"file"`` mode they are not appended to the file again). Th
 returned by :func:`load_checkpoint_state` but not put back into the new net's history.
 
 Periodic checkpoints of a running net (``Net(checkpoint_path=..., checkpoint_every_epochs=
-...)``) are described in :mod:`netrun.net._periodic_checkpoint`; the original runtime's
-packet-location helpers (:class:`PacketState`, :func:`get_all_packet_states`,
-:func:`restore_packets_to_net`...) are at the end of this module.
+...)``) are described in :mod:`netrun.net._periodic_checkpoint`.
+
+:func:`save_checkpoint_state` also takes the original implementation's arguments
+(``packet_states``, ``packet_values``, ``node_configs``, ``node_exec_paths``,
+``node_factories``, ``port_types``) and then writes the original's file set
+(``packet_states.json``, ``packet_values.pkl``...); :func:`load_checkpoint_state` and
+``Net.load_checkpoint`` read both (see :mod:`netrun.net._checkpoint_files`, which also
+holds the packet-location helpers :class:`PacketState`, :func:`get_all_packet_states`,
+:func:`restore_packets_to_net`...).
 """
 
 from __future__ import annotations
@@ -55,6 +61,18 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from netrun.net._checkpoint_files import (
+    NODE_CONFIG_KEYS,
+    PacketState,
+    PlainDirectory,
+    deserialize_packet_location,
+    get_all_packet_states,
+    packet_states_from_snapshot,
+    restore_packet_states_into,
+    restore_packets_to_net,
+    serialize_packet_location,
+    split_node_configs,
+)
 from netrun.net._storage_epochs import NetStorageMethods
 
 __all__ = [
@@ -71,6 +89,7 @@ __all__ = [
     "deserialize_packet_location",
     "get_all_packet_states",
     "restore_packets_to_net",
+    "NODE_CONFIG_KEYS",
 ]
 
 CHECKPOINT_FORMAT = "netrun-checkpoint"
@@ -110,17 +129,30 @@ class CheckpointMetadata:
 
 @dataclasses.dataclass
 class LoadedCheckpoint:
-    """Everything read back from a checkpoint (plain data; values unpickled)."""
+    """Everything read back from a checkpoint (plain data; values unpickled).
+
+    The first nine fields are the original implementation's, in its order. ``packet_states``
+    lists every packet and where it is (from the engine snapshot of a net-state checkpoint).
+    ``node_configs`` / ``node_exec_paths`` / ``node_factories`` / ``port_types`` are
+    informational. The remaining fields are filled only by a net-state checkpoint (the one
+    ``net.save_checkpoint`` writes): ``net_state`` (engine snapshot, runtime epochs and node
+    state), ``output_queues``, ``dead_letters`` and ``retry_exceptions``; ``layout`` says
+    which file set was read (``"net_state"`` or ``"packet_states"``)."""
 
     metadata: CheckpointMetadata
     net_definition_toml: str
-    net_state: Dict[str, Any]
+    packet_states: List[PacketState]
     packet_values: Dict[str, Any]
-    output_queues: Dict[str, List[Any]]
-    node_configs: Dict[str, Any]
+    node_configs: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+    node_exec_paths: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
+    node_factories: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+    port_types: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
     history_data: Optional[List[Dict[str, Any]]] = None
+    net_state: Optional[Dict[str, Any]] = None
+    output_queues: Dict[str, List[Any]] = dataclasses.field(default_factory=dict)
     dead_letters: List[Any] = dataclasses.field(default_factory=list)
     retry_exceptions: Dict[str, List[BaseException]] = dataclasses.field(default_factory=dict)
+    layout: str = "net_state"
 
 
 class RestoredException(Exception):
@@ -223,18 +255,39 @@ def _reader(target: Any, backend: Any, storage_options: Any) -> tuple[Any, Any]:
     from netrun.storage.atomic import ManifestDirectory
 
     path = str(target)[len("file://"):] if str(target).startswith("file://") else target
+    plain = PlainDirectory.recognise(Path(path))  # written by the original implementation
+    if plain is not None:
+        return plain, Path(path)
     return ManifestDirectory(path, format=CHECKPOINT_FORMAT, max_version=CHECKPOINT_VERSION), Path(path)
 
 
-def save_checkpoint_state(checkpoint_dir: Any, net_definition_toml: str, net_state: Dict[str, Any],
-                          packet_values: Dict[str, Any], output_queues: Optional[Dict[str, List[Any]]] = None,
-                          node_configs: Optional[Dict[str, Any]] = None,
+def save_checkpoint_state(checkpoint_dir: Any, net_definition_toml: str,
+                          packet_states: Optional[List[PacketState]] = None,
+                          packet_values: Optional[Dict[str, Any]] = None,
+                          node_configs: Optional[Dict[str, Dict[str, Any]]] = None,
+                          node_exec_paths: Optional[Dict[str, Dict[str, str]]] = None,
+                          node_factories: Optional[Dict[str, Dict[str, Any]]] = None,
+                          port_types: Optional[Dict[str, Dict[str, Any]]] = None,
                           history_data: Optional[List[Dict[str, Any]]] = None,
-                          metadata: Optional[CheckpointMetadata] = None, *, fsync: bool = True,
+                          metadata: Optional[CheckpointMetadata] = None, *,
+                          net_state: Optional[Dict[str, Any]] = None,
+                          output_queues: Optional[Dict[str, List[Any]]] = None,
                           dead_letters: Optional[List[Any]] = None,
                           retry_exceptions: Optional[Dict[str, List[BaseException]]] = None,
-                          backend: Any = None, storage_options: Optional[dict] = None) -> None:
+                          fsync: bool = True, backend: Any = None,
+                          storage_options: Optional[dict] = None) -> None:
     """Write the checkpoint files atomically (see the module docstring).
+
+    Two forms, told apart by ``net_state``:
+
+    * the original implementation's: ``save_checkpoint_state(dir, toml, packet_states,
+      packet_values, node_configs, node_exec_paths, node_factories, port_types,
+      history_data=None, metadata=None)`` writes ``packet_states.json`` (a
+      :class:`PacketState` or its ``to_dict()`` per packet) and ``packet_values.pkl``;
+      ``Net.load_checkpoint`` recreates those packets with new IDs;
+    * netrun's (``net.save_checkpoint`` uses it): ``net_state=`` (engine snapshot and
+      runtime epochs, ``{"engine", "epochs", ...}``) with ``packet_values`` and the keywords
+      ``output_queues``, ``dead_letters``, ``retry_exceptions``; packets keep their IDs.
 
     ``checkpoint_dir`` is a local directory, an fsspec URL (with ``storage_options``) or,
     with ``backend=`` (a backend config or object), a key prefix on that backend. A value
@@ -242,21 +295,49 @@ def save_checkpoint_state(checkpoint_dir: Any, net_definition_toml: str, net_sta
     checkpoint (if any) is then left as it was. ``fsync=False`` skips the local flushes
     (not crash-safe; for scratch data).
     """
-    values = dict(packet_values)
+    if net_state is None:
+        if isinstance(packet_states, dict):
+            raise TypeError(
+                f"save_checkpoint_state('{checkpoint_dir}', ...): the third argument is a dict, but "
+                f"in the original form it is the list of PacketState records; pass a net state "
+                f"(engine snapshot and epochs) as net_state=...")
+        if packet_states is None or packet_values is None:
+            raise TypeError(
+                f"save_checkpoint_state('{checkpoint_dir}', ...) needs packet_states and packet_values "
+                f"(the original form), or net_state= with packet_values (netrun's form)")
+    elif packet_states is not None:
+        raise TypeError(f"save_checkpoint_state('{checkpoint_dir}', ...): give either packet_states (the "
+                        f"original form) or net_state= (netrun's form), not both")
+    values = dict(packet_values or {})
     queues = dict(output_queues or {})
     letters = list(dead_letters or ())
     failures = {eid: [_picklable_exception(e) for e in excs] for eid, excs in (retry_exceptions or {}).items()}
     letters = [dataclasses.replace(e, exception=_picklable_exception(e.exception),
                                    retry_exceptions=[_picklable_exception(x) for x in e.retry_exceptions])
                for e in letters]
-    blob = _pickle_payload(checkpoint_dir, values, queues, letters, failures)
     if metadata is None:
         metadata = CheckpointMetadata(timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat())
-    metadata.packet_count = len(values)
     metadata.has_history = history_data is not None
-    metadata.epoch_count = len(net_state.get("epochs", ()))
     metadata.dead_letter_count = len(letters)
+    sections = {"node_configs": node_configs or {}, "node_exec_paths": node_exec_paths or {},
+                "node_factories": node_factories or {}, "port_types": port_types or {}}
     history_text = "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in (history_data or ()))
+    if net_state is None:
+        states = [s if isinstance(s, PacketState) else PacketState.from_dict(s) for s in packet_states or ()]
+        blob = _pickle_values(checkpoint_dir, values)
+        metadata.packet_count = len(states)
+        layout = {"netrun_version": metadata.netrun_version, "layout": "packet_states"}
+        with _writer(checkpoint_dir, backend, storage_options, layout, fsync) as writer:
+            writer.write_json("metadata.json", dataclasses.asdict(metadata))
+            writer.write_text("net_definition.toml", net_definition_toml)
+            writer.write_json("packet_states.json", [s.to_dict() for s in states])
+            writer.write_bytes("packet_values.pkl", blob)
+            writer.write_json("node_configs.json", sections)
+            writer.write_text("history.jsonl", history_text)
+        return
+    blob = _pickle_payload(checkpoint_dir, values, queues, letters, failures)
+    metadata.packet_count = len(values)
+    metadata.epoch_count = len(net_state.get("epochs", ()))
     with _writer(checkpoint_dir, backend, storage_options, {"netrun_version": metadata.netrun_version},
                  fsync) as writer:
         writer.write_json("metadata.json", dataclasses.asdict(metadata))
@@ -264,48 +345,97 @@ def save_checkpoint_state(checkpoint_dir: Any, net_definition_toml: str, net_sta
         writer.write_json("net_state.json", net_state)
         writer.write_bytes("packets.pkl", blob)
         writer.write_text("history.jsonl", history_text)
-        writer.write_json("node_configs.json", node_configs or {})
+        writer.write_json("node_configs.json", sections)
+
+
+def _pickle_values(target: Any, values: dict) -> bytes:
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps(values)
+    except Exception as exc:
+        culprit = _find_unpicklable(values, {}, [])
+        raise TypeError(
+            f"Cannot save checkpoint to '{target}': the value of {culprit} cannot be pickled with "
+            f"cloudpickle ({type(exc).__name__}: {exc}); make the value picklable or leave the packet "
+            f"out. The previous checkpoint, if any, is unchanged.") from exc
 
 
 def load_checkpoint_state(checkpoint_dir: Any, *, backend: Any = None,
                           storage_options: Optional[dict] = None) -> LoadedCheckpoint:
     """Read a checkpoint back (local directory, URL or backend prefix, as for saving),
-    checking its manifest, versions and checksums.
+    checking its manifest, versions and checksums. Either file set (module docstring) is
+    read; a packet-state directory the original implementation wrote (no manifest) too.
+    ``history_data`` is ``None`` when the checkpoint has no history.
 
     Raises ``CorruptManifestError`` (missing/damaged file, undecodable content),
     ``IncompleteManifestError`` (files but no manifest: an unfinished save) or
     ``ManifestVersionError`` (written by a newer format), each naming the file."""
+    return _read_checkpoint(checkpoint_dir, backend, storage_options, with_packet_states=True)
+
+
+def _read_checkpoint(checkpoint_dir: Any, backend: Any, storage_options: Any, *,
+                     with_packet_states: bool) -> LoadedCheckpoint:
     import pickle
 
     directory, root = _reader(checkpoint_dir, backend, storage_options)
+    names = set(directory.names())
     raw_meta = directory.read_json("metadata.json")
     try:
         metadata = CheckpointMetadata(**raw_meta)
     except TypeError as exc:
         raise _corrupt(_child(root, "metadata.json"), "has unexpected fields", exc) from exc
-    blob = directory.read_bytes("packets.pkl")
+    packed = "packets.pkl" if "net_state.json" in names else "packet_values.pkl"
+    if packed == "packet_values.pkl" and "packet_states.json" not in names:
+        raise _corrupt(_child(root, "net_state.json"), "is missing (and so is packet_states.json)",
+                       FileNotFoundError("net_state.json"))
+    blob = directory.read_bytes(packed)
     try:
         packets = pickle.loads(blob)
     except Exception as exc:
-        raise _corrupt(_child(root, "packets.pkl"), "cannot be unpickled (a class or module its values "
+        raise _corrupt(_child(root, packed), "cannot be unpickled (a class or module its values "
                        "need may be missing)", exc) from exc
-    history: List[Dict[str, Any]] = []
-    for number, line in enumerate(directory.read_text("history.jsonl").splitlines(), 1):
-        if line.strip():
-            try:
-                history.append(json.loads(line))
-            except ValueError as exc:
-                raise _corrupt(_child(root, "history.jsonl"), f"line {number} is not JSON", exc) from exc
+    history: Optional[List[Dict[str, Any]]] = None
+    if "history.jsonl" in names:
+        history = []
+        for number, line in enumerate(directory.read_text("history.jsonl").splitlines(), 1):
+            if line.strip():
+                try:
+                    history.append(json.loads(line))
+                except ValueError as exc:
+                    raise _corrupt(_child(root, "history.jsonl"), f"line {number} is not JSON", exc) from exc
+        if not metadata.has_history and not history:
+            history = None
+    sections = split_node_configs(directory.read_json("node_configs.json") if "node_configs.json" in names
+                                  else {})
+    common = dict(metadata=metadata, net_definition_toml=directory.read_text("net_definition.toml"),
+                  history_data=history, **sections)
+    if packed == "packet_values.pkl":
+        try:
+            states = [PacketState.from_dict(d) for d in directory.read_json("packet_states.json")]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _corrupt(_child(root, "packet_states.json"), "holds a record that is not a packet state",
+                           exc) from exc
+        if not isinstance(packets, dict):
+            raise _corrupt(_child(root, packed), "does not hold a {packet_id: value} dict",
+                           TypeError(type(packets).__name__))
+        return LoadedCheckpoint(packet_states=states, packet_values=dict(packets), layout="packet_states",
+                                **common)
+    net_state = directory.read_json("net_state.json")
+    states = []
+    if with_packet_states:
+        try:
+            states = packet_states_from_snapshot(net_state.get("engine") or {})
+        except (KeyError, TypeError, IndexError, ValueError) as exc:
+            raise _corrupt(_child(root, "net_state.json"), "holds an unreadable engine snapshot", exc) from exc
     return LoadedCheckpoint(
-        metadata=metadata,
-        net_definition_toml=directory.read_text("net_definition.toml"),
-        net_state=directory.read_json("net_state.json"),
+        packet_states=states,
         packet_values=dict(packets["values"]),
+        net_state=net_state,
         output_queues=dict(packets["output_queues"]),
-        node_configs=directory.read_json("node_configs.json"),
-        history_data=history if metadata.has_history else None,
         dead_letters=list(packets.get("dead_letters", ())),
         retry_exceptions=dict(packets.get("retry_exceptions", {})),
+        **common,
     )
 
 
@@ -345,18 +475,25 @@ class NetCheckpointMethods(NetStorageMethods):
         startable epochs (with their retry counters), waiting output-queue values and
         dead-letter entries as they were saved; call ``start()`` to resume. Node functions
         come back from the saved definition (import paths, factories). ``net_options`` are
-        extra ``Net(...)`` keywords (e.g. ``checkpoint_path=`` to keep checkpointing)."""
+        extra ``Net(...)`` keywords (e.g. ``checkpoint_path=`` to keep checkpointing).
+
+        A checkpoint in the original implementation's layout (``packet_states.json``) is
+        resumed as the original did: packets recreated at their locations with new IDs, then
+        the engine runs until blocked (see :mod:`netrun.net._checkpoint_files`)."""
         from netrun.config import ConfigValidationFailed, NetConfig, validate_config
         from netrun.config.runtime import runtime_setup
 
-        loaded = load_checkpoint_state(path, backend=backend, storage_options=storage_options)
+        loaded = _read_checkpoint(path, backend, storage_options, with_packet_states=False)
         where = path if backend is None else f"{path} on {backend!r}"
         cfg = NetConfig.from_toml(loaded.net_definition_toml)
         problems = validate_config(cfg)
         if problems:
             raise ConfigValidationFailed(problems)
         net = cls.from_setup(runtime_setup(cfg), **net_options)  # type: ignore[attr-defined]
-        restore_into(net, loaded, where)
+        if loaded.layout == "packet_states":
+            restore_packet_states_into(net, loaded, where)
+        else:
+            restore_into(net, loaded, where)
         return net
 
     restore_checkpoint = load_checkpoint
@@ -440,126 +577,3 @@ def restore_into(net: Any, loaded: LoadedCheckpoint, where: Any) -> None:
         raise _corrupt(f"{where}/packets.pkl", "has values for an output queue the saved definition "
                        "does not create", exc) from exc
     net.dead_letter_queue.restore(loaded.dead_letters)
-
-
-# --- the original runtime's packet-location helpers -------------------------------------
-
-_KINDS = ("outside_net", "input_port", "output_port", "edge", "node")
-
-
-@dataclasses.dataclass
-class PacketState:
-    """Serialisable location of one packet (the original runtime's checkpoint record).
-
-    ``location_kind`` is ``"outside_net"``, ``"input_port"`` (data ``node_name``,
-    ``port_name``), ``"output_port"`` (``epoch_id``, ``port_name``), ``"edge"``
-    (``source_node``, ``source_port``, ``target_node``, ``target_port``) or ``"node"``
-    (``epoch_id``)."""
-
-    packet_id: str
-    location_kind: str
-    location_data: Dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"packet_id": self.packet_id, "location_kind": self.location_kind,
-                "location_data": dict(self.location_data)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PacketState":
-        return cls(str(data["packet_id"]), str(data["location_kind"]), dict(data.get("location_data") or {}))
-
-
-def serialize_packet_location(location: Any) -> PacketState:
-    """A ``PacketLocation`` as a :class:`PacketState` with an empty ``packet_id`` (the
-    caller fills it in)."""
-    kind = location.kind
-    if kind == "InputPort":
-        return PacketState("", "input_port", {"node_name": location.node_name, "port_name": location.port_name})
-    if kind == "OutputPort":
-        return PacketState("", "output_port", {"epoch_id": str(location.epoch_id), "port_name": location.port_name})
-    if kind == "Node":
-        return PacketState("", "node", {"epoch_id": str(location.epoch_id)})
-    if kind == "Edge":
-        edge = location.get_edge()
-        return PacketState("", "edge", {"source_node": edge.source.node_name, "source_port": edge.source.port_name,
-                                        "target_node": edge.target.node_name, "target_port": edge.target.port_name})
-    return PacketState("", "outside_net", {})
-
-
-def deserialize_packet_location(state: PacketState, graph: Any) -> Any:
-    """The ``PacketLocation`` a :class:`PacketState` describes. An ``edge`` is looked up in
-    ``graph``; an edge that is not there, or an unknown kind, raises ``ValueError``."""
-    from netrun_sim import PacketLocation
-
-    kind, data = state.location_kind, state.location_data
-    try:
-        if kind == "outside_net":
-            return PacketLocation.outside_net()
-        if kind == "input_port":
-            return PacketLocation.input_port(data["node_name"], data["port_name"])
-        if kind == "output_port":
-            return PacketLocation.output_port(data["epoch_id"], data["port_name"])
-        if kind == "node":
-            return PacketLocation.node(data["epoch_id"])
-    except KeyError as exc:
-        raise ValueError(f"PacketState of packet {state.packet_id!r} ({kind}) lacks {exc.args[0]!r}") from None
-    if kind == "edge":
-        wanted = (data.get("source_node"), data.get("source_port"), data.get("target_node"), data.get("target_port"))
-        for edge in graph.edges():
-            if (edge.source.node_name, edge.source.port_name, edge.target.node_name, edge.target.port_name) == wanted:
-                return PacketLocation.edge(edge)
-        raise ValueError(f"PacketState of packet {state.packet_id!r}: the graph has no edge "
-                         f"{wanted[0]}.{wanted[1]} -> {wanted[2]}.{wanted[3]}")
-    raise ValueError(f"PacketState of packet {state.packet_id!r} has unknown location kind {kind!r}; "
-                     f"expected one of {', '.join(_KINDS)}")
-
-
-def get_all_packet_states(net_sim: Any, packet_ids: List[str], graph: Any) -> List[PacketState]:
-    """The locations of the given packets (unknown IDs are skipped).
-
-    A packet inside a *startable* epoch is reported at the input port it arrived on (from
-    the epoch's input salvo), so that restoring it lets the engine form the epoch again.
-    (The original reported the node's first input port, which is wrong for multi-port
-    nodes; this is a deliberate fix.)"""
-    from netrun_sim import EpochState
-
-    out: List[PacketState] = []
-    for pid in packet_ids:
-        try:
-            packet = net_sim.get_packet(pid)
-        except Exception:  # not a packet ID at all
-            packet = None
-        if packet is None:
-            continue
-        location = packet.location
-        state = serialize_packet_location(location)
-        if location.kind == "Node":
-            epoch = net_sim.get_epoch(location.epoch_id)
-            if epoch is not None and epoch.state == EpochState.Startable:
-                port = next((p for p, q in epoch.in_salvo.packets if str(q) == str(pid)), None)
-                if port is not None:
-                    state = PacketState("", "input_port", {"node_name": epoch.node_name, "port_name": port})
-        state.packet_id = str(pid)
-        out.append(state)
-    return out
-
-
-def restore_packets_to_net(net_sim: Any, packet_states: List[PacketState], graph: Any) -> Dict[str, str]:
-    """Create a fresh packet per state, move it to its saved location; returns
-    ``{old_id: new_id}``. A ``node`` / ``output_port`` location needs its epoch to exist in
-    ``net_sim``; otherwise ``ValueError`` names the packet and the epoch."""
-    from netrun_sim import NetAction
-
-    mapping: Dict[str, str] = {}
-    for state in packet_states:
-        location = deserialize_packet_location(state, graph)
-        epoch_id = state.location_data.get("epoch_id")
-        if epoch_id is not None and net_sim.get_epoch(epoch_id) is None:
-            raise ValueError(f"Cannot restore packet {state.packet_id!r}: its epoch {epoch_id} does not "
-                             f"exist in this net (restore the epoch first, or record the packet at an input port)")
-        resp, _ = net_sim.do_action(NetAction.create_packet(None))
-        new_id = str(resp.packet_id)
-        if state.location_kind != "outside_net":
-            net_sim.do_action(NetAction.transport_packet_to_location(new_id, location))
-        mapping[state.packet_id] = new_id
-    return mapping

@@ -243,8 +243,12 @@ def test_an_engine_epoch_the_runtime_had_not_indexed_is_resumed(tmp_path, make_n
     assert len(loaded.net_state["epochs"]) == 2
     # as if captured while an epoch was on its way from the engine to the runtime's index
     dropped = loaded.net_state["epochs"].pop()
-    save_checkpoint_state(tmp_path / "ckpt2", loaded.net_definition_toml, loaded.net_state, loaded.packet_values,
-                          loaded.output_queues)
+    with pytest.raises(TypeError, match=r"the third argument is a dict, but in the original form it is the "
+                       r"list of PacketState records; pass a net state \(engine snapshot and epochs\) as net_state="):
+        save_checkpoint_state(tmp_path / "ckpt2", loaded.net_definition_toml, loaded.net_state,
+                              loaded.packet_values)
+    save_checkpoint_state(tmp_path / "ckpt2", loaded.net_definition_toml, packet_values=loaded.packet_values,
+                          net_state=loaded.net_state, output_queues=loaded.output_queues)
     restored = Net.load_checkpoint(tmp_path / "ckpt2")
     try:
         assert dropped["epoch_id"] in restored.get_startable_epochs()
