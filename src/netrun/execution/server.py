@@ -17,6 +17,7 @@ import ssl as _ssl
 from netrun.execution.worker import (
     FuncDoneCallback,
     FuncPreprocessor,
+    JobLog,
     remote_execution_manager_worker,
 )
 from netrun.pool.remote import RemotePoolServer
@@ -33,17 +34,20 @@ def create_execution_manager_server(
     ssl_context: _ssl.SSLContext | None = None,
     certfile: str | None = None,
     keyfile: str | None = None,
+    job_log: JobLog | None = None,
 ) -> RemotePoolServer:
     """A :class:`RemotePoolServer` with the ExecutionManager worker registered as ``worker_name``.
 
     ``token`` (or ``NETRUN_REMOTE_TOKEN``) must be shared with the clients; ``certfile``
-    (and ``keyfile``) or ``ssl_context`` turn on TLS.
+    (and ``keyfile``) or ``ssl_context`` turn on TLS. ``job_log`` (picklable: it travels to
+    the worker processes) is called after each job with its outcome and captured output.
     """
     server = RemotePoolServer(token=token, ssl_context=ssl_context, certfile=certfile, keyfile=keyfile)
     server.register_worker(
         worker_name,
         functools.partial(
-            remote_execution_manager_worker, func_preprocessor=func_preprocessor, func_done_callback=func_done_callback
+            remote_execution_manager_worker, func_preprocessor=func_preprocessor, func_done_callback=func_done_callback,
+            job_log=job_log,
         ),
     )
     return server

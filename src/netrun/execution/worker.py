@@ -52,6 +52,10 @@ _log = logging.getLogger("netrun.execution.worker")
 
 FuncPreprocessor = Callable[[Callable[..., Any], str], Callable[..., Any]]
 FuncDoneCallback = Callable[[str, Any, "BaseException | None"], None]
+# ``job_log(key, run_id, ok, value, output_lines, started, completed)`` after each job of a
+# thread/process/remote worker (``Net.serve_pool(log_file=...)`` writes it to a file); its
+# errors are logged, never raised into the worker.
+JobLog = Callable[[str, Any, bool, Any, list, float, float], None]
 
 
 def resolve_import_path(path: str) -> Callable[..., Any]:
@@ -141,11 +145,13 @@ def execution_worker(
     func_preprocessor: FuncPreprocessor | None = None,
     func_done_callback: FuncDoneCallback | None = None,
     capture_prints: bool = True,
+    job_log: JobLog | None = None,
 ) -> None:
     """The worker loop for thread, process and remote pools (returns when the channel closes).
 
     ``func_preprocessor(func, key)`` wraps each function once when it is registered or
-    imported; ``func_done_callback(key, result, exception)`` runs after each job.
+    imported; ``func_done_callback(key, result, exception)`` runs after each job;
+    ``job_log`` (see :data:`JobLog`) also gets the job's run id, its captured output and times.
     """
     funcs = _Functions(func_preprocessor)
     while True:
@@ -155,7 +161,7 @@ def execution_worker(
             return
         try:
             if key == KEY_RUN:
-                _run_sync_job(channel, funcs, data, func_done_callback, capture_prints)
+                _run_sync_job(channel, funcs, data, func_done_callback, capture_prints, job_log)
             elif key == KEY_SEND_FUNCTION:
                 msg_id, func_key, func_or_blob = data
                 try:
@@ -176,8 +182,9 @@ def _run_sync_job(
     data: tuple[Any, ...],
     done_callback: FuncDoneCallback | None,
     capture_prints: bool,
+    job_log: JobLog | None = None,
 ) -> None:
-    msg_id, func_key, _run_id, send_channel, payload, packed, stream = data
+    msg_id, func_key, run_id, send_channel, payload, packed, stream = data
     started = time.time()
     channel.send(KEY_STARTED, (msg_id, started))
     on_line = _line_streamer(channel.send, msg_id) if stream else None
@@ -206,6 +213,11 @@ def _run_sync_job(
         ok, value, tb = False, _exception_value(exc, packed), "".join(traceback.format_exception(exc))
     completed = time.time()
     _notify_done(done_callback, func_key, value if ok else None, None if ok else value)
+    if job_log is not None:
+        try:
+            job_log(func_key, run_id, ok, value, output, started, completed)
+        except Exception:
+            _log.exception("job_log raised for %r", func_key)
     if packed:
         try:
             value = _codec.dumps(value)
@@ -344,6 +356,7 @@ def remote_execution_manager_worker(
     worker_id: int,
     func_preprocessor: FuncPreprocessor | None = None,
     func_done_callback: FuncDoneCallback | None = None,
+    job_log: JobLog | None = None,
 ) -> None:
     """The worker a remote server runs for ExecutionManager clients (see ``server.py``)."""
-    execution_worker(channel, worker_id, func_preprocessor, func_done_callback)
+    execution_worker(channel, worker_id, func_preprocessor, func_done_callback, job_log=job_log)

@@ -253,6 +253,30 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
             self._pool_manager = PoolManager._of_net(self)
         return self._pool_manager
 
+    @classmethod
+    def serve_pool(cls, config_or_path: Any, host: str = "127.0.0.1", port: int = 8080, *,
+                   log_file: Optional[str] = None, worker_name: str = "execution_manager",
+                   token: Optional[str | bytes] = None, certfile: Optional[str] = None,
+                   keyfile: Optional[str] = None) -> Any:
+        """A pool server for a net definition (``NetConfig`` or file path), for the nets
+        whose remote pools point at it. Returns a context: ``await start()``, ``await
+        stop()``, ``await wait_until_stopped()`` (until a client's
+        :meth:`request_pool_shutdown`), or ``async with``. Binds loopback unless ``host``
+        says otherwise; needs ``token`` (or ``NETRUN_REMOTE_TOKEN``); ``log_file`` (JSON
+        lines) records each job's outcome and prints. See ``netrun.net._serve_pool``."""
+        from netrun.net._serve_pool import PoolServerContext
+
+        return PoolServerContext(config_or_path, host, port, log_file=log_file, worker_name=worker_name,
+                                 token=token, certfile=certfile, keyfile=keyfile)
+
+    async def request_pool_shutdown(self, pool_id: str, timeout: float = 10.0) -> None:
+        """Ask the server of remote pool ``pool_id`` to stop serving (its
+        ``wait_until_stopped()`` returns). ``TypeError`` for a pool that is not remote,
+        ``UnknownPool`` for a name the net does not define."""
+        from netrun.net._serve_pool import request_pool_shutdown
+
+        await request_pool_shutdown(self._core, pool_id, timeout)
+
     # ------------------------------------------------------------------ node setup
     def set_node_exec(self, node_name: str, exec_node_func: Optional[Callable[..., Any]] = None,
                       start_node_func: Optional[Callable[..., Any]] = None,
