@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -156,6 +157,9 @@ def reject(core: Any, run: Any, exc: BaseException, executor: Any = None) -> Non
     node.running += 1
     core.running += 1
     run.executor = executor
+    run.started = time.monotonic()
+    if core.epoch_start_callbacks or node.start_callbacks:
+        core._fire_start_callbacks(run)  # every on_epoch_end has its on_epoch_start
     core.spawn(core._fail_for_good(run, NO_ATTEMPT, exc))
 
 
