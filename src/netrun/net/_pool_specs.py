@@ -21,7 +21,9 @@ remote               ``url`` (required, ``ws://host:port`` / ``wss://``), ``toke
                      ``NETRUN_REMOTE_TOKEN``), ``worker_name`` (``"execution_manager"``),
                      ``num_processes`` (1), ``threads_per_process`` (1), ``cafile``,
                      ``by_value`` (ship node functions' code, for servers that cannot
-                     import them; default False), ``request_timeout`` (30 s)
+                     import them; default False), ``request_timeout`` (30 s),
+                     ``ping_interval`` (5 s) / ``ping_timeout`` (10 s): the keepalive
+                     that notices a server gone without closing the connection
 dask                 ``address`` / ``scheduler_address`` (else an embedded LocalCluster of
                      ``n_workers`` (1) × ``threads_per_worker`` (2), worker processes when
                      ``processes`` is true)
@@ -53,7 +55,7 @@ _KEYS = {
     "thread": ("size", "num_workers"),
     "process": ("size", "num_processes", "threads_per_process", "start_method", "mp_context"),
     "remote": ("url", "token", "worker_name", "num_processes", "threads_per_process", "cafile", "by_value",
-               "request_timeout"),
+               "request_timeout", "ping_interval", "ping_timeout"),
     "dask": ("address", "scheduler_address", "n_workers", "threads_per_worker", "processes"),
 }
 _ALLOCATIONS = ("least-busy", "round-robin", "random")
@@ -172,6 +174,10 @@ def _parse_one(keyword: str, name: str, data: dict[str, Any], kind: Optional[str
             if data.get(key) is not None:
                 opts[key] = data[key]
         opts["by_value"] = bool(data.get("by_value", False))
+        # keepalive: a server gone without closing the connection is noticed within about
+        # ping_interval + ping_timeout seconds (its epochs then fail with WorkerCrashed)
+        opts["ping_interval"] = _float(name, data, "ping_interval", 5.0)
+        opts["ping_timeout"] = _float(name, data, "ping_timeout", 10.0)
         spec.size = nproc * tpp
     else:  # dask
         address = data.get("address", data.get("scheduler_address"))

@@ -264,6 +264,13 @@ class RemotePoolClient(PoolContextMixin):
     match the server's. For a ``wss://`` server whose certificate is not signed by a system
     CA, give ``cafile`` (the certificate or its CA, PEM) or an ``ssl_context``.
     ``pool_type="thread"`` asks the server for worker threads instead of processes.
+
+    A server that vanishes without closing the connection (its machine lost power, a
+    network cut, a frozen process) is noticed by the WebSocket keepalive: a ping every
+    ``ping_interval`` seconds that must be answered within ``ping_timeout`` seconds (5 and
+    10 by default; ``None`` turns the keepalive off). The connection then counts as lost:
+    every worker is reported as ``WorkerCrashed``. ``open_timeout`` bounds the connection
+    and authentication.
     """
 
     serializes_messages = True
@@ -283,6 +290,9 @@ class RemotePoolClient(PoolContextMixin):
         pool_type: str = "process",
         request_timeout: float = 120.0,
         name: str | None = None,
+        ping_interval: float | None = 5.0,
+        ping_timeout: float | None = 10.0,
+        open_timeout: float = 10.0,
     ) -> None:
         if cafile is not None:
             if ssl_context is not None:
@@ -300,6 +310,10 @@ class RemotePoolClient(PoolContextMixin):
         self._token = token
         self._ssl = ssl_context
         self._timeout = request_timeout
+        # a peer that missed its ping will not send a close frame either: wait for it no
+        # longer than for the ping's answer
+        self._keepalive = {"ping_interval": ping_interval, "ping_timeout": ping_timeout, "open_timeout": open_timeout,
+                           "close_timeout": min(ping_timeout or 10.0, 10.0)}
         self._name = name or f"RemotePoolClient({url})"
         self._channel: WebSocketChannel | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -336,7 +350,7 @@ class RemotePoolClient(PoolContextMixin):
         """Open and authenticate the connection (``AuthenticationFailed`` on a wrong token)."""
         if self._channel is not None:
             return
-        self._channel = await connect_channel(self._url, token=self._token, ssl_context=self._ssl)
+        self._channel = await connect_channel(self._url, token=self._token, ssl_context=self._ssl, **self._keepalive)
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     async def start(self) -> None:

@@ -257,8 +257,13 @@ async def connect_channel(
     ping_interval: float | None = 5.0,
     ping_timeout: float | None = 10.0,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    close_timeout: float | None = 10.0,
 ) -> WebSocketChannel:
     """Connect, authenticate with ``token`` (or ``NETRUN_REMOTE_TOKEN``), return the channel.
+
+    ``ping_interval``/``ping_timeout`` (seconds, ``None``: off) are the keepalive that
+    notices a peer gone without closing the connection; ``close_timeout`` bounds the wait
+    for the peer's close frame after that (or any close) before the socket is dropped.
 
     Raises :class:`AuthenticationFailed` if the server refuses the token, ``OSError`` if
     nothing listens at ``url``, and :class:`TokenRequired` without a token.
@@ -275,6 +280,7 @@ async def connect_channel(
         open_timeout=open_timeout,
         ping_interval=ping_interval,
         ping_timeout=ping_timeout,
+        close_timeout=close_timeout,
         max_size=max_message_size,
         compression=None,
         proxy=None,

@@ -39,6 +39,7 @@ def test_pools_keyword_defines_every_kind_without_starting_anything(make_net):
     ({"pools": {"x": {"type": "dask", "on_stop": "later"}}}, "on_stop must be 'drain' or 'cancel'"),
     ({"pools": {"x": {"type": "dask", "allocation": "best"}}}, "allocation must be one of"),
     ({"pools": {"x": {"type": "dask", "drain_timeout": -1}}}, "needs a number drain_timeout > 0"),
+    ({"pools": {"x": {"type": "remote", "url": "ws://h:1", "ping_timeout": 0}}}, "needs a number ping_timeout > 0"),
     ({"pools": {"main": {"type": "thread"}}}, "pool name 'main' is not allowed"),
     ({"thread_pools": {"x": {"size": 1}}, "pools": {"x": {"type": "dask"}}}, "Pool name 'x' is used twice"),
     ({"process_pools": {"x": {"size": 1, "start_method": "fork"}}}, "start_method 'fork' is not available"),

@@ -242,3 +242,39 @@ def test_a_remote_pool_that_cannot_connect_fails_the_start_clearly(make_net):
 
     with pytest.raises(ExecutionError, match="Remote pool 'far' could not start: .*check that a pool server"):
         net.start()
+
+
+@pytest.mark.timeout(90)
+def test_a_remote_server_that_freezes_without_closing_the_connection_fails_its_epochs_in_bounded_time(
+        make_net, tmp_path):
+    """SIGSTOP: the server's socket stays open but nothing answers, not even the WebSocket
+    pings. The keepalive (ping_interval/ping_timeout, short here) declares the connection
+    lost; the epoch fails with WorkerCrashed, follows its retries, and ends in the DLQ."""
+    proc, url = start_server(tmp_path)
+    try:
+        net = make_net(pipeline("A"), on_error="continue",
+                       pools={"far": {"type": "remote", "url": url, "token": TOKEN, "num_processes": 1,
+                                      "by_value": True, "ping_interval": 0.2, "ping_timeout": 0.5}})
+        net.set_node_exec("A", hang_or_pid)
+        net.set_node_config("A", pool="far", retries=2, retry_wait=0.05, defer_net_actions=True)
+        net.inject_data("A", "in", [1])
+        net.start()
+        [server_worker] = net.flush_output_queue("A::out")
+        assert _alive(server_worker)
+
+        os.kill(proc.pid, signal.SIGSTOP)  # frozen: the connection is never closed
+        started = time.monotonic()
+        net.inject_data("A", "in", [2])
+        net.start()
+        elapsed = time.monotonic() - started
+        assert elapsed < 5, f"the frozen server was noticed only after {elapsed:.1f} s"
+        assert net.flush_output_queue("A::out") == []
+        [entry] = net.dead_letter_queue.get_all()
+        assert isinstance(entry.exception, WorkerCrashed) and entry.retry_count == 2
+        assert all(isinstance(e, WorkerCrashed) for e in entry.retry_exceptions)
+        assert "the connection to the remote pool server at" in str(entry.retry_exceptions[0])
+        assert "was lost" in str(entry.retry_exceptions[0])
+        assert "every worker of remote pool 'far' is gone" in str(entry.exception)
+        net.stop()
+    finally:
+        stop_server(proc)  # SIGKILL ends a stopped process too

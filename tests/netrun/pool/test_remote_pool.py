@@ -142,6 +142,42 @@ def test_server_that_disappears_fails_every_worker_promptly(tmp_path: Path) -> N
     assert not wait_gone(grandchildren, 10)
 
 
+def test_a_frozen_server_is_noticed_by_the_keepalive_within_its_bound(tmp_path: Path) -> None:
+    """SIGSTOP keeps the server's socket open but answers nothing (no close frame, no pong):
+    with ping_interval=0.2 and ping_timeout=0.4 every worker fails within about a second."""
+    proc, url = _start_server_process(tmp_path)
+    grandchildren: list[int] = []
+
+    async def main() -> None:
+        pool = RemotePoolClient(url, "echo", 2, 1, token=TOKEN, ping_interval=0.2, ping_timeout=0.4)
+        await pool.start()
+        try:
+            grandchildren.extend(pool.get_process_ids())
+            await pool.send(0, "sleep", 30)
+            await asyncio.sleep(0.2)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            os.kill(proc.pid, signal.SIGSTOP)
+            failures = []
+            for _ in range(2):
+                with pytest.raises(WorkerCrashed, match="connection to the remote pool server .* was lost") as info:
+                    await pool.recv(timeout=10)
+                failures.append(info.value)
+            assert loop.time() - start < 3.0  # default keepalive (5 s + 10 s) would take ~15 s
+            assert sorted(f.worker_id for f in failures) == [0, 1]
+            with pytest.raises(WorkerCrashed, match="is gone"):
+                await pool.send(0, "who", None)
+        finally:
+            await asyncio.wait_for(pool.close(timeout=1), 10)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        proc.kill()  # also ends a stopped process
+        proc.wait(10)
+    assert not wait_gone(grandchildren, 10)
+
+
 def test_request_shutdown_stops_serve(tmp_path: Path) -> None:
     proc, url = _start_server_process(tmp_path)
 
