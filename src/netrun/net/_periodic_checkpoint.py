@@ -86,6 +86,7 @@ def capture_checkpoint(net: Any, *, live: bool, definition: Optional[str] = None
     """Copy ``net``'s state. ``live`` (a periodic checkpoint of a running net, called on the
     loop between driver iterations) rewinds the epochs in flight (module docstring)."""
     from netrun.net._checkpoint_files import node_config_sections
+    from netrun.net._checkpoint_runtime import capture_runtime
 
     core = net._core
     if definition is None:
@@ -110,7 +111,8 @@ def capture_checkpoint(net: Any, *, live: bool, definition: Optional[str] = None
     history = net._history
     return CheckpointPayload(
         definition=definition,
-        net_state={"engine": engine, "epochs": [_epoch_state(r) for r in runs], "state": core.state.name},
+        net_state={"engine": engine, "epochs": [_epoch_state(r) for r in runs], "state": core.state.name,
+                   "runtime": capture_runtime(net, in_flight)},
         values=values,
         output_queues=queues,
         node_configs=node_configs,

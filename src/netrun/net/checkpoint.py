@@ -24,13 +24,17 @@ Files (format version 1):
 ``net_definition.toml``     ``net.to_toml()``: graph, options, functions as import paths or
                             factories. ``load_checkpoint`` rebuilds the net from it.
 ``net_state.json``          the engine's ``NetSim.snapshot()`` (packet IDs, locations,
-                            epochs) and the epochs the runtime knew, with their retry
-                            counters and the times of their failed attempts.
+                            epochs, dependency requests) and the epochs the runtime knew,
+                            with their retry counters and the times of their failed
+                            attempts; under ``"runtime"`` the node state only the runtime
+                            holds (enabled, ``max_epochs`` counts, closed nodes, waiting
+                            controls...: :mod:`netrun.net._checkpoint_runtime`).
 ``packets.pkl``             cloudpickle of the packet values still active, the values
                             waiting in output queues, the dead-letter queue's entries and
                             the exceptions of failed attempts of epochs still to run.
 ``history.jsonl``           the in-memory event history entries (empty without a history).
-``node_configs.json``       informational: node options and port types as text.
+``node_configs.json``       informational: ``node_configs`` (options as text),
+                            ``node_exec_paths``, ``node_factories``, ``port_types``.
 ==========================  ==============================================================
 
 Unlike the original implementation, packets keep their IDs (the engine snapshot is restored
@@ -73,6 +77,7 @@ from netrun.net._checkpoint_files import (
     serialize_packet_location,
     split_node_configs,
 )
+from netrun.net._checkpoint_runtime import restore_runtime
 from netrun.net._storage_epochs import NetStorageMethods
 
 __all__ = [
@@ -577,3 +582,4 @@ def restore_into(net: Any, loaded: LoadedCheckpoint, where: Any) -> None:
         raise _corrupt(f"{where}/packets.pkl", "has values for an output queue the saved definition "
                        "does not create", exc) from exc
     net.dead_letter_queue.restore(loaded.dead_letters)
+    restore_runtime(net, loaded.net_state.get("runtime"), where)
