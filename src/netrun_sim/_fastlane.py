@@ -13,6 +13,13 @@ met...) is handed to ``do_action`` itself, so the errors, their messages and the
 action changes nothing" guarantee are exactly those of the action API (and the action is
 simply done there when it turns out to be valid). The property test
 ``tests/netrun_sim/test_fastlane.py`` checks that both paths leave identical snapshots.
+
+:class:`TapeLane` is the same lane for a runtime that *records* every action (an event
+history): each action appends one compact tuple of plain values (IDs, location keys, a
+nanosecond timestamp) to a list, the *tape*, instead of building event objects; the
+action's name, arguments and its very events are rebuilt from the tuple only when read
+(:func:`tape_action`). Plain tuples of strings and ints cost little to build and nothing
+to keep (the garbage collector stops tracking them), which event objects do not.
 """
 
 from __future__ import annotations
@@ -22,9 +29,12 @@ from time import time_ns as _time_ns
 from ._ids import _BUFFER as _ID_BUFFER
 from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, index_in
 from .actions import NetAction
+from ._step import _EMPTY_REQUEST_SALVO, run_step
 from .events import (
+    EpochCreated,
     EpochFinished,
     EpochStarted,
+    InputSalvoTriggered,
     OutputSalvoTriggered,
     PacketConsumed,
     PacketMoved,
@@ -34,7 +44,7 @@ from .events import (
 
 _new = object.__new__
 
-__all__ = ["FastLane"]
+__all__ = ["FastLane", "TapeLane", "tape_action"]
 
 
 class FastLane:
@@ -53,8 +63,6 @@ class FastLane:
         """``run_step`` appending each new epoch's record to ``created`` (``ep.id``,
         ``ep.rt.info.name``, ``ep.in_salvo == (condition, pairs)``), and the step's events
         to ``events`` if given; returns whether the step made progress."""
-        from ._step import run_step
-
         if events is None:
             return run_step(self._net, _time_ns() // 1000000, created)[0]
         progress, evs = run_step(self._net, _time_ns() // 1000000, created, True)
@@ -259,3 +267,274 @@ def _extend(events: list | None, result: tuple) -> None:
     """Add the events of an action done through ``do_action`` (the off-happy-path case)."""
     if events is not None:
         events.extend(result[1])
+
+
+# ------------------------------------------------------------------------------ the tape
+# One tuple per action: ``(code, entries, ns, ...)`` where ``entries`` is 1 + the number of
+# events of the action and ``ns`` the action's ``time_ns()`` (its events' millisecond
+# timestamp is ``ns // 1_000_000``, as the action API would have stamped them).
+#   ("step", n, ns, moves, fired, extra)   moves: ((pid, from_key, to_key), ...) of phase 1;
+#                                          fired: ((eid, node, in_salvo), ...); extra: the
+#                                          request events (or None)
+#   ("start", 2, ns, eid)                  ("finish", 2, ns, snapshot of the epoch)
+#   ("create", 2, ns, eid, pid)            ("consume", 2, ns, pid, location_key)
+#   ("load", 2, ns, pid, port, from_key, to_key, from_index)
+#   ("send", n, ns, eid, condition, node, ((pid, from_key, to_key or None if orphaned), ...))
+#   ("act", n, ns, name, args, events)     an action done through ``do_action`` (off the
+#                                          happy path) or recorded by hand with its events
+
+class TapeLane:
+    """The fast lane recording each action on ``tape`` (see the module docstring).
+
+    Same methods and results as :class:`FastLane` without ``events``. ``on_full`` (no
+    arguments) is called by :meth:`step` once the tape holds ``full_at`` tuples or more, so
+    the owner can move them elsewhere (it must empty the list in place: the lane keeps it).
+    """
+
+    __slots__ = ("_net", "_s", "_ids", "_do", "tape", "on_full", "full_at")
+
+    def __init__(self, net, tape: list, on_full=None, full_at: int = 1024) -> None:
+        self._net = net
+        self._s = net._s
+        self._ids = net._ids
+        self._do = net.do_action
+        self.tape = tape
+        self.on_full = on_full
+        self.full_at = full_at
+
+    def _act(self, name: str, action, args: tuple):
+        """Off the happy path: the action API, recorded with its events."""
+        result = self._do(action)
+        evs = result[1]
+        self.tape.append(("act", 1 + len(evs), _time_ns(), name, args, evs))
+        return result
+
+    def step(self, created: list) -> bool:
+        """``run_step``, new epochs' records appended to ``created`` (see ``FastLane.step``)."""
+        tape = self.tape
+        if self.on_full is not None and len(tape) >= self.full_at:
+            self.on_full()
+        ns = _time_ns()
+        seen = len(created)
+        moves: list = []
+        progress, extra = run_step(self._net, ns // 1000000, created, False, moves)
+        n = 1 + len(moves)
+        if len(created) > seen:
+            fired = []
+            for ep in created[seen:]:
+                salvo = ep.in_salvo
+                if salvo is not _EMPTY_REQUEST_SALVO:  # request epochs' events are in ``extra``
+                    fired.append((ep.id, ep.rt.info.name, salvo))
+                    n += 2 + len(salvo[1])
+            fired = tuple(fired)
+        else:
+            fired = ()
+        if extra:
+            n += len(extra)
+        tape.append(("step", n, ns, tuple(moves), fired, extra or None))
+        return progress
+
+    def start(self, eid: str) -> None:
+        """``start_epoch``."""
+        s = self._s
+        ep = s.epochs.get(eid)
+        if ep is None or ep.state != STARTABLE:
+            self._act("StartEpoch", NetAction.start_epoch(eid), (eid,))
+            return
+        ep.state = RUNNING
+        del s.startable[eid]
+        self.tape.append(("start", 2, _time_ns(), eid))
+
+    def finish(self, eid: str) -> None:
+        """``finish_epoch``."""
+        s = self._s
+        ep = s.epochs.get(eid)
+        if ep is None or ep.q or ep.state != RUNNING:
+            self._act("FinishEpoch", NetAction.finish_epoch(eid), (eid,))
+            return
+        for oloc in ep.olocs:
+            if oloc.q:
+                self._act("FinishEpoch", NetAction.finish_epoch(eid), (eid,))
+                return
+        info = ep.rt.info
+        if info.no_salvo:
+            s.tokens[info.name] = True
+        del s.epochs[eid]
+        ep.olocs = ()  # break the epoch <-> output-port cycle (see NetSim._finish_epoch)
+        self.tape.append(("finish", 2, _time_ns(), (eid, info.name, RUNNING, ep.in_salvo, ep.outs, ep.orphans)))
+
+    def create(self, eid: str) -> str:
+        """``create_packet`` inside a running epoch; returns the new packet's id."""
+        ep = self._s.epochs.get(eid)
+        if ep is None or ep.state != RUNNING:
+            return self._act("CreatePacket", NetAction.create_packet(eid), (eid,))[0].packet_id
+        ns = _time_ns()
+        ts = ns // 1000000
+        ids = self._ids  # IdSource.new, inlined as in NetSim._create_packet
+        if ts != ids._ms:
+            ids.set_time(ts)
+        pos = ids._pos
+        if pos >= _ID_BUFFER:
+            pos = ids.refill()
+        ids._pos = pos + 16
+        pid = ids._prefix + ids._buf[pos : pos + 16]
+        ep.q[pid] = None
+        self._s.where[pid] = ep
+        self.tape.append(("create", 2, ns, eid, pid))
+        return pid
+
+    def consume(self, pid: str) -> None:
+        """``consume_packet`` (from any location)."""
+        s = self._s
+        loc = s.where.get(pid)
+        if loc is None:
+            self._act("ConsumePacket", NetAction.consume_packet(pid), (pid,))
+            return
+        del loc.q[pid]
+        kind = loc.kind
+        if kind == K_EDGE:
+            if not loc.q:
+                del s.busy[loc]
+        elif kind == K_INPUT:
+            loc.rt.total -= 1
+            s.dirty.add(loc.rt)
+        del s.where[pid]
+        self.tape.append(("consume", 2, _time_ns(), pid, loc.key))
+
+    def load(self, pid: str, port: str) -> None:
+        """``load_packet_into_output_port``."""
+        where = self._s.where
+        loc = where.get(pid)
+        pos = None if loc is None or loc.kind != K_NODE else loc.rt.info.out_pos.get(port)
+        if pos is None:
+            self._act("LoadPacketIntoOutputPort", NetAction.load_packet_into_output_port(pid, port), (pid, port))
+            return
+        oloc = loc.olocs[pos]
+        oq = oloc.q
+        cap = oloc.spec[1]
+        if cap is not None and len(oq) >= cap:
+            self._act("LoadPacketIntoOutputPort", NetAction.load_packet_into_output_port(pid, port), (pid, port))
+            return
+        q = loc.q
+        idx = 0 if next(iter(q)) == pid else index_in(q, pid)
+        del q[pid]
+        oq[pid] = None
+        where[pid] = oloc
+        self.tape.append(("load", 2, _time_ns(), pid, port, loc.key, oloc.key, idx))
+
+    def send(self, eid: str, cond_name: str) -> list:
+        """``send_output_salvo`` of a running epoch; returns the orphaned packets as
+        ``(packet_id, port)`` pairs."""
+        s = self._s
+        ep = s.epochs.get(eid)
+        cond = None if ep is None else ep.rt.info.out_conds.get(cond_name)
+        counts = None if cond is None else ep.out_counts
+        if (cond is None or ep.state != RUNNING
+                or (cond[0] is not None and (0 if counts is None else counts.get(cond_name, 0)) >= cond[0])
+                or not cond[2](ep.olocs)):
+            evs = self._act("SendOutputSalvo", NetAction.send_output_salvo(eid, cond_name), (eid, cond_name))[1]
+            return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+        ns = _time_ns()
+        if counts is None:
+            ep.out_counts = {cond_name: 1}
+        else:
+            counts[cond_name] = counts.get(cond_name, 0) + 1
+        pairs = []
+        moved = []
+        orphaned = None
+        olocs = ep.olocs
+        where = s.where
+        for pos, port, n in cond[1]:
+            oloc = olocs[pos]
+            q = oloc.q
+            if not q:
+                continue
+            k = len(q) if n is None or n >= len(q) else n
+            if not k:
+                continue
+            dest = oloc.spec[2]
+            fkey = oloc.key
+            if dest is None:
+                outside = s.outside
+                oq = outside.q
+                if orphaned is None:
+                    orphaned = []
+                orphans = []
+                for _ in range(k):
+                    pid = q.popitem(last=False)[0]
+                    pairs.append((port, pid))
+                    moved.append((pid, fkey, None))
+                    orphans.append((pid, port, cond_name))
+                    orphaned.append((pid, port))
+                    oq[pid] = None
+                    where[pid] = outside
+                ep.orphans += tuple(orphans)
+            else:
+                dq = dest.q
+                tkey = dest.key
+                for _ in range(k):
+                    pid = q.popitem(last=False)[0]
+                    pairs.append((port, pid))
+                    moved.append((pid, fkey, tkey))
+                    dq[pid] = None
+                    where[pid] = dest
+                s.busy[dest] = None
+        ep.outs += ((cond_name, tuple(pairs)),)
+        self.tape.append(("send", 2 + len(moved), ns, eid, cond_name, ep.rt.info.name, tuple(moved)))
+        return orphaned or _NONE
+
+
+def _moved(ts: int, pid: str, from_key: tuple, to_key: tuple, idx: int):
+    ev = _new(PacketMoved)
+    ev._ts = ts
+    ev._pid = pid
+    ev._from = from_key
+    ev._to = to_key
+    ev._idx = idx
+    return ev
+
+
+def _stamped(cls, ts: int, **slots):
+    ev = _new(cls)
+    ev._ts = ts
+    for name, value in slots.items():
+        setattr(ev, name, value)
+    return ev
+
+
+def tape_action(op: tuple) -> tuple:
+    """``(action_name, args, events)`` of one tape tuple (see :class:`TapeLane`): the name
+    and raw arguments of the action, and the very events the action API would have
+    returned for it."""
+    code = op[0]
+    ts = op[2] // 1000000
+    if code == "act":
+        return op[3], op[4], list(op[5]) if op[5] else []
+    if code == "step":
+        events = [_moved(ts, pid, f, t, 0) for pid, f, t in op[3]]
+        for eid, node, (cond, pairs) in op[4]:
+            events.append(_stamped(InputSalvoTriggered, ts, _eid=eid, _cond=cond))
+            events.append(_stamped(EpochCreated, ts, _eid=eid))
+            nkey = ("N", eid)
+            events.extend(_moved(ts, pid, ("I", node, port), nkey, 0) for port, pid in pairs)
+        if op[5]:
+            events.extend(op[5])
+        return "RunStep", (), events
+    if code == "start":
+        return "StartEpoch", (op[3],), [_stamped(EpochStarted, ts, _eid=op[3])]
+    if code == "finish":
+        snap = op[3]
+        return "FinishEpoch", (snap[0],), [_stamped(EpochFinished, ts, _snap=snap)]
+    if code == "create":
+        return "CreatePacket", (op[3],), [_stamped(_PacketCreated, ts, _pid=op[4])]
+    if code == "consume":
+        return "ConsumePacket", (op[3],), [_stamped(PacketConsumed, ts, _pid=op[3], _loc=op[4])]
+    if code == "load":
+        return "LoadPacketIntoOutputPort", (op[3], op[4]), [_moved(ts, op[3], op[5], op[6], op[7])]
+    if code == "send":
+        eid, cond, node = op[3], op[4], op[5]
+        events = [_moved(ts, pid, f, t, 0) if t is not None else packet_orphaned(ts, pid, eid, node, f[2], cond)
+                  for pid, f, t in op[6]]
+        events.append(_stamped(OutputSalvoTriggered, ts, _eid=eid, _cond=cond))
+        return "SendOutputSalvo", (eid, cond), events
+    raise ValueError(f"not a fast-lane tape record: {op!r}")

@@ -20,6 +20,11 @@ from typing import Any, Optional
 
 from netrun_sim import NetAction, NetSim, PacketLocation, Salvo
 
+try:  # the project's own engine: the fast lane's recording form
+    from netrun_sim._fastlane import TapeLane
+except ImportError:  # pragma: no cover - the published engine has no fast lane
+    TapeLane = None
+
 from netrun.errors import NetrunRuntimeError
 
 __all__ = ["Engine", "GraphInfo"]
@@ -127,9 +132,20 @@ class Engine:
         # (one attribute read on the hot path instead of three)
         # ``recording``: the fast lane handing back events, while a history (and no
         # transaction) records them: the same history, without the action API's cost
+        # An event history with a ``tape`` (EventHistory) is recorded by the lane itself: the
+        # lane's recording form (TapeLane) is then ``quiet`` too, so the hot paths record
+        # with no extra call and no event objects (see netrun_sim._fastlane)
         lane = getattr(self, "_lane", None)
         free = getattr(self, "_tx", None) is None
         history = getattr(self, "_history", None)
+        tape = getattr(history, "tape", None) if history is not None else None
+        if tape is not None and lane is not None and TapeLane is not None:
+            taper = getattr(self, "_taper", None)
+            if taper is None or taper.tape is not tape or taper._net is not self._sim:
+                taper = self._taper = TapeLane(self._sim, tape, history.seal, history.seal_every)
+            self.quiet = taper if free else None
+            self.recording = None
+            return
         self.quiet = lane if history is None and free else None
         self.recording = lane if history is not None and free else None
 

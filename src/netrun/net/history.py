@@ -1,9 +1,10 @@
 """Event history: every engine action and event, with traceability, as JSONL.
 
-The runtime records each engine action together with the events it produced, cheaply: a
-raw tuple per action. :class:`HistoryEntry` objects (and JSON lines) are built only when
-someone reads the history or when a chunk is written to the file, so recording costs little
-on the hot path. Entry IDs are ``"<prefix>-<n>"`` (the prefix is random per history, so
+The runtime records each engine action together with the events it produced, cheaply: one
+compact tuple of plain values per action on the history's *tape* (the engine's fast lane
+writes them; the events themselves are rebuilt from the tuple when read).
+:class:`HistoryEntry` objects (and JSON lines) are built only when someone reads the history
+or when a chunk is written to the file, so recording costs little on the hot path. Entry IDs are ``"<prefix>-<n>"`` (the prefix is random per history, so
 IDs stay unique when several runs append to one file); each event carries the ``action_id``
 of the action that caused it.
 
@@ -24,9 +25,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from operator import itemgetter
 from typing import Any, Dict, Iterable, List, Optional
 
+try:  # the project's own engine: records written by its fast lane's recording form
+    from netrun_sim._fastlane import tape_action
+except ImportError:  # pragma: no cover - the published engine: only "act" records occur
+    tape_action = None
+
 __all__ = ["EventHistory", "HistoryEntry"]
+
+_entry_count = itemgetter(1)  # entries of a tape record: the action and its events
 
 # Which event properties are meaningful per event kind (the engine returns None for others).
 _EVENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -108,25 +117,19 @@ def _action_payload(name: str, data: Any) -> dict[str, Any]:
 
 
 class _IsoCache:
-    """ISO-8601 texts of timestamps, computed once per distinct value."""
+    """ISO-8601 text of the last timestamp (in seconds), computed once per distinct value."""
 
-    __slots__ = ("_wall", "_wall_text", "_ms", "_ms_text")
+    __slots__ = ("_value", "_text")
 
     def __init__(self) -> None:
-        self._wall = self._ms = None
-        self._wall_text = self._ms_text = ""
+        self._value: Optional[float] = None
+        self._text = ""
 
-    def wall(self, value: float) -> str:
-        if value != self._wall:
-            self._wall = value
-            self._wall_text = datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
-        return self._wall_text
-
-    def millis(self, value: int) -> str:
-        if value != self._ms:
-            self._ms = value
-            self._ms_text = datetime.fromtimestamp(value / 1000, tz=timezone.utc).isoformat()
-        return self._ms_text
+    def text(self, seconds: float) -> str:
+        if seconds != self._value:
+            self._value = seconds
+            self._text = datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+        return self._text
 
 
 @dataclass
@@ -178,6 +181,16 @@ class EventHistory:
     ``max_size`` bounds the entries kept in memory (``None`` = unbounded, ``0`` = none, file
     only); ``chunk_size`` entries are buffered before each append to ``file_path``;
     ``flush_on_pause`` makes the runtime flush whenever the net pauses or becomes blocked.
+
+    Recording: the engine adapter appends one compact tuple per engine action to
+    :attr:`tape` (``netrun_sim``'s fast-lane tape format, see ``netrun_sim._fastlane``), and
+    :meth:`record_engine_action` / :meth:`record_action` / :meth:`record_event` append theirs
+    to the same list, so the order of the tape is the order of the history. The tape is
+    *sealed* (numbered and moved to memory and to the file buffer) when it grows past
+    :attr:`seal_every` tuples, and whenever someone reads, flushes or records by hand.
+    Entries and JSON lines are built from the tuples only when read or written. Writes to
+    the file therefore happen at seals: once ``chunk_size`` entries are buffered, the next
+    seal appends them all.
     """
 
     def __init__(
@@ -199,16 +212,18 @@ class EventHistory:
         self._flush_on_pause = flush_on_pause
         self._prefix = secrets.token_hex(3)
         self._lock = threading.Lock()
-        self._seq = 0
-        # raw records: (seq, wall_time, kind, name, data, events, action_id, entry_count)
+        #: unsealed records, appended by the engine adapter (never rebound: emptied in place)
+        self.tape: list[tuple] = []
+        #: seal once the tape holds this many records (each is at least one entry)
+        every = max(64, min(max_size // 2 if max_size else 1024, 1024))
+        self.seal_every = min(every, chunk_size) if self._file is not None else every
+        self._seq = 0  # number of the first entry of the tape
+        # sealed segments: (first entry number, records, entry count)
         self._memory: deque[tuple] = deque()
         self._memory_entries = 0
         self._pending: list[tuple] = []
         self._pending_entries = 0
         self._current_action: Optional[str] = None
-        # trimmed in batches of about half the size (at least 256 entries): readers never
-        # see more than max_size entries, and recording stays cheap
-        self._trim_at = (max_size + max(256, max_size // 2)) if max_size else 0
         self._encoder = json.JSONEncoder(default=str)
 
     # -- properties -------------------------------------------------------------------
@@ -229,97 +244,115 @@ class EventHistory:
         return self._chunk
 
     def __len__(self) -> int:
-        if self._max is None:
-            return self._memory_entries
-        return min(self._memory_entries, self._max)
+        with self._lock:
+            self._seal()
+            if self._max is None:
+                return self._memory_entries
+            return min(self._memory_entries, self._max)
 
     # -- recording --------------------------------------------------------------------
-    def _add(self, record: tuple, entries: int) -> None:
-        # Called with the lock held. The last field of a record is its entry count.
+    def seal(self) -> None:
+        """Number the records on the tape and move them to memory and the file buffer
+        (writing the buffer once it holds a chunk). Called by the engine's lane when the
+        tape is full, and by every reader."""
+        with self._lock:
+            self._seal()
+
+    def _seal(self) -> None:
+        # Called with the lock held. The lane may append concurrently (under the engine
+        # lock, not this one): only the records copied here are removed from the front.
+        tape = self.tape
+        if not tape:
+            return
+        records = tape[:]
+        del tape[:len(records)]
+        entries = sum(map(_entry_count, records))
+        segment = (self._seq, records, entries)
+        self._seq += entries
         if self._max != 0:
-            self._memory.append(record)
+            memory = self._memory
+            memory.append(segment)
             self._memory_entries += entries
-            if self._max is not None and self._memory_entries > self._trim_at:
-                self._trim()
+            limit = self._max
+            if limit is not None:  # keep the newest segments that hold at least max_size entries
+                while self._memory_entries - memory[0][2] >= limit:
+                    self._memory_entries -= memory.popleft()[2]
         if self._file is not None:
-            self._pending.append(record)
+            self._pending.append(segment)
             self._pending_entries += entries
             if self._pending_entries >= self._chunk:
                 self._write_pending()
 
-    def _trim(self) -> None:
-        # Trimming in batches (memory may exceed max_size by half between trims) keeps
-        # recording cheap; readers still see at most max_size entries.
-        memory = self._memory
-        limit = self._max
-        while memory and self._memory_entries - memory[0][7] >= limit:
-            self._memory_entries -= memory.popleft()[7]
-
     def record_engine_action(self, name: str, data: Any, events: Optional[list]) -> None:
         """Record one engine action and its events (used by the runtime; cheap).
 
-        Callers hold the engine lock, which serialises these calls; only trimming and file
-        writes, which other methods also do, take the history's own lock.
+        Callers hold the engine lock, which serialises these calls with the engine's lane.
         """
-        entries = 1 + len(events) if events else 1
-        seq = self._seq
-        self._seq = seq + entries
-        record = (seq, time.time(), "action", name, data, events, None, entries)
-        if self._max != 0:
-            self._memory.append(record)
-            self._memory_entries += entries
-            if self._max is not None and self._memory_entries > self._trim_at:
-                with self._lock:
-                    self._trim()
-        if self._file is not None:
-            self._pending.append(record)
-            self._pending_entries += entries
-            if self._pending_entries >= self._chunk:
-                with self._lock:
-                    self._write_pending()
+        tape = self.tape
+        tape.append(("act", 1 + len(events) if events else 1, time.time_ns(), name, data, events))
+        if len(tape) >= self.seal_every:
+            self.seal()
+
+    def _record_by_hand(self, kind: str, name: str, data: Optional[Dict[str, Any]], link: Optional[str]) -> str:
+        with self._lock:
+            self._seal()
+            entry_id = f"{self._prefix}-{self._seq}"
+            self.tape.append(("hand", 1, time.time_ns(), kind, name, dict(data or {}), link))
+            self._seal()
+            return entry_id
 
     def record_action(self, action_type: str, data: Optional[Dict[str, Any]] = None) -> str:
         """Record an action by hand; it becomes the current action for later events."""
-        with self._lock:
-            seq = self._seq
-            self._seq += 1
-            self._add((seq, time.time(), "action", action_type, dict(data or {}), None, None, 1), 1)
-            self._current_action = f"{self._prefix}-{seq}"
-            return self._current_action
+        self._current_action = self._record_by_hand("action", action_type, data, None)
+        return self._current_action
 
     def record_event(
         self, event_type: str, data: Optional[Dict[str, Any]] = None, action_id: Optional[str] = None
     ) -> str:
         """Record an event by hand, linked to ``action_id`` or the current action."""
-        with self._lock:
-            seq = self._seq
-            self._seq += 1
-            link = action_id if action_id is not None else self._current_action
-            self._add((seq, time.time(), "event", event_type, dict(data or {}), None, link, 1), 1)
-            return f"{self._prefix}-{seq}"
+        link = action_id if action_id is not None else self._current_action
+        return self._record_by_hand("event", event_type, data, link)
 
     # -- materialising ----------------------------------------------------------------
-    def _entries_from(self, record: tuple) -> Iterable[HistoryEntry]:
-        seq, wall, kind, name, data, events, link, _ = record
+    def _rows(self, segments: Iterable[tuple]) -> Iterable[tuple]:
+        """``(entry_id, seconds, type, name, action_id, data)`` of every entry of the
+        segments, in order (``data`` is a fresh dict)."""
         prefix = self._prefix
-        stamp = datetime.fromtimestamp(wall, tz=timezone.utc)
-        entry_id = f"{prefix}-{seq}"
-        if kind == "event":
-            yield HistoryEntry(entry_id, stamp, "event", event_type=name, action_id=link,
-                               data=dict(data) if data else {})
-            return
-        yield HistoryEntry(entry_id, stamp, "action", action_type=name, data=_action_payload(name, data))
-        for i, event in enumerate(events or ()):
-            ts = getattr(event, "timestamp", None)
-            ev_stamp = datetime.fromtimestamp(ts / 1000, tz=timezone.utc) if ts else stamp
-            yield HistoryEntry(f"{prefix}-{seq + 1 + i}", ev_stamp, "event", event_type=event.kind,
-                               action_id=entry_id, data=event_to_data(event))
+        for seq, records, _ in segments:
+            for record in records:
+                code = record[0]
+                entry_id = f"{prefix}-{seq}"
+                wall = record[2] / 1e9
+                if code == "hand":
+                    yield entry_id, wall, record[3], record[4], record[6], dict(record[5])
+                    seq += 1
+                    continue
+                if code == "act":
+                    name, args, events = record[3], record[4], record[5]
+                else:
+                    name, args, events = tape_action(record)
+                yield entry_id, wall, "action", name, None, _action_payload(name, args)
+                for i, event in enumerate(events or ()):
+                    ts = getattr(event, "timestamp", None)
+                    yield (f"{prefix}-{seq + 1 + i}", ts / 1000 if ts else wall, "event", event.kind,
+                           entry_id, event_to_data(event))
+                seq += record[1]
 
     def get_entries(self, entry_type: Optional[str] = None, limit: Optional[int] = None) -> List[HistoryEntry]:
         """Entries in memory, oldest first; optionally of one type and only the last ``limit``."""
         with self._lock:
-            records = list(self._memory)
-        entries = [e for r in records for e in self._entries_from(r)]
+            self._seal()
+            segments = list(self._memory)
+        stamps: dict[float, datetime] = {}
+        entries = []
+        for entry_id, seconds, kind, name, link, data in self._rows(segments):
+            stamp = stamps.get(seconds)
+            if stamp is None:
+                stamp = stamps[seconds] = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            if kind == "action":
+                entries.append(HistoryEntry(entry_id, stamp, kind, action_type=name, data=data))
+            else:
+                entries.append(HistoryEntry(entry_id, stamp, kind, event_type=name, action_id=link, data=data))
         if self._max is not None and len(entries) > self._max:
             entries = entries[len(entries) - self._max:]
         if entry_type is not None:
@@ -342,52 +375,36 @@ class EventHistory:
 
     # -- file -------------------------------------------------------------------------
     def _write_pending(self) -> None:
-        # Called with the lock held. Builds the JSON lines straight from the raw records
+        # Called with the lock held. Builds the JSON lines straight from the records
         # (the same content as HistoryEntry.to_dict, without the intermediate objects).
         if not self._pending or self._file is None:
             return
-        records, self._pending = self._pending, []
+        segments, self._pending = self._pending, []
         self._pending_entries = 0
         dumps = self._encoder.encode
         iso = _IsoCache()
-        prefix = self._prefix
         lines = []
-        for seq, wall, kind, name, data, events, link, _ in records:
-            entry: dict[str, Any] = {"id": f"{prefix}-{seq}", "timestamp": iso.wall(wall), "type": kind}
-            if kind == "event":
-                entry["event"] = name
-                if link is not None:
-                    entry["action_id"] = link
-                if data:
-                    entry["data"] = data
-                lines.append(dumps(entry))
-                continue
-            entry["action"] = name
-            payload = _action_payload(name, data)
-            if payload:
-                entry["data"] = payload
+        for entry_id, seconds, kind, name, link, data in self._rows(segments):
+            entry: dict[str, Any] = {"id": entry_id, "timestamp": iso.text(seconds), "type": kind,
+                                     kind: name}
+            if link is not None:
+                entry["action_id"] = link
+            if data:
+                entry["data"] = data
             lines.append(dumps(entry))
-            action_id = entry["id"]
-            for i, event in enumerate(events or ()):
-                ts = event.timestamp
-                line: dict[str, Any] = {"id": f"{prefix}-{seq + 1 + i}",
-                                        "timestamp": iso.millis(ts) if ts else entry["timestamp"],
-                                        "type": "event", "event": event.kind, "action_id": action_id}
-                ev_data = event_to_data(event)
-                if ev_data:
-                    line["data"] = ev_data
-                lines.append(dumps(line))
         with open(self._file, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
 
     def flush(self) -> None:
         """Append buffered entries to the file (no-op without a file)."""
         with self._lock:
+            self._seal()
             self._write_pending()
 
     def clear(self) -> None:
         """Empty memory and buffer, and delete the file."""
         with self._lock:
+            del self.tape[:]
             self._memory.clear()
             self._memory_entries = 0
             self._pending.clear()
