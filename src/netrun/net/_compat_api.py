@@ -70,6 +70,37 @@ class CompatMethods:
     _compat_init_nodes: tuple = ()
     _run_init_nodes = True
 
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_file(cls, path: Any, *, keep_symlinks: bool = False, data_overrides: Any = None,
+                  global_node_vars: Any = None, node_vars: Any = None, **net_options: Any) -> Any:
+        """A net from a ``.toml`` / ``.json`` file (either layout): 0.5.0's
+        ``Net.from_file(path, **overrides)``. The overrides are those of
+        ``NetConfig.from_file`` (``keep_symlinks``, ``data_overrides`` merged into the file's
+        top level, ``global_node_vars``, ``node_vars``); any other keyword is a ``Net(...)``
+        option (``run_init_nodes=False``, ``on_error=...``). Every problem of the file is
+        reported at once in :class:`netrun.config.ConfigValidationFailed` naming the file."""
+        import inspect
+
+        from netrun.config import ConfigValidationFailed, NetConfig, validate_config
+
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "graph"}
+        unknown = sorted(set(net_options) - accepted - {"run_init_nodes"})
+        if unknown:
+            fields = [k for k in unknown if k in NetConfig.model_fields]
+            which = "is a NetConfig field" if len(fields) == 1 else "are NetConfig fields"
+            hint = (f"; {', '.join(fields)} {which}: pass data_overrides={{{fields[0]!r}: ...}}"
+                    if fields else "")
+            raise TypeError(f"Net.from_file({str(path)!r}) got unknown keyword(s) {', '.join(unknown)}: "
+                            f"it takes keep_symlinks, data_overrides, global_node_vars, node_vars "
+                            f"and Net(...) options{hint}")
+        cfg = NetConfig.from_file(path, keep_symlinks=keep_symlinks, data_overrides=data_overrides,
+                                  global_node_vars=global_node_vars, node_vars=node_vars)
+        problems = validate_config(cfg)
+        if problems:
+            raise ConfigValidationFailed(problems, file=str(cfg.file_path))
+        return cls(cfg, **net_options)
+
     # ------------------------------------------------------------------ helpers
     def _async_call(self) -> bool:
         """Whether a clashing name is called in its 0.5.0 (coroutine) form."""

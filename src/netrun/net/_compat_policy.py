@@ -253,6 +253,29 @@ def _node_settings(cfg: Any) -> dict[str, Any]:
     return {node.name: node.exec_config for node in cfg.graph.nodes}
 
 
+def apply_type_checking(core: Any, cfg: Any, settings: dict[str, Any]) -> None:
+    """``type_checking_enabled`` (net default, node override): a node with it off checks no
+    port type, in the net and in ``execute_node(..., outside_net=True)`` alike (0.5.0 could
+    not turn it off outside the net). Its declared types stay visible to inspection; a port
+    type set later does not turn checking back on."""
+    default = cfg.type_checking_enabled is not False
+    unchecked = frozenset(
+        name for name, ec in settings.items()
+        if name in core.nodes and not (default if ec.type_checking_enabled is None else ec.type_checking_enabled))
+    if not unchecked:
+        return
+
+    def clear(name: str) -> None:
+        if name in unchecked:
+            node = core.nodes[name]
+            node.in_types = {}
+            node.out_types = {}
+
+    for name in unchecked:
+        clear(name)
+    core.types.add_listener(clear)  # after the scheduler's own refresh
+
+
 def apply_config_settings(net: Any, cfg: Any, run_init_nodes: bool = True) -> None:
     """Apply a resolved ``NetConfig``'s front-door settings to ``net``'s scheduler."""
     from netrun.config.signals import is_signal_port
@@ -270,6 +293,7 @@ def apply_config_settings(net: Any, cfg: Any, run_init_nodes: bool = True) -> No
         defer = bool(ec.defer_init)
         if (max_epochs is not None and max_epochs >= 0) or defer:
             node.compat = CompatNode(max_epochs, defer)
+    apply_type_checking(core, cfg, settings)
     if "on_error" not in cfg.model_fields_set:
         node_propagate = {n: bool(ec.propagate_exceptions) for n, ec in settings.items()
                           if ec.propagate_exceptions is not None}

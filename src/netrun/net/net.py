@@ -440,8 +440,14 @@ class Net(CompatMethods, RunMethods, NetDefinitionMethods, NetCheckpointMethods,
                    port: Optional[str] = None, timeout: Optional[float] = None,
                    include_metadata: bool = False) -> Any:
         """The oldest value of an output queue, waiting up to ``timeout`` s for one
-        (``TimeoutError`` after). Use it while a background run produces values."""
-        return self._queues.get(self._queues.resolve(queue_name, node, port), timeout, include_metadata)
+        (``TimeoutError`` after). Use it while a background run produces values.
+        In a net opened with ``await net.init()`` and called from a coroutine, it returns
+        a coroutine (0.5.0's ``await net.get_output(...)``; a blocking wait there would stall
+        the loop the net runs on): the naming rule of ``netrun.net._compat_api``."""
+        name = self._queues.resolve(queue_name, node, port)
+        if self._compat_async and self._async_call():
+            return self._queues.async_get(name, timeout, include_metadata)
+        return self._queues.get(name, timeout, include_metadata)
 
     async def async_get_output(self, queue_name: Optional[str] = None, *, node: Optional[str] = None,
                                port: Optional[str] = None, timeout: Optional[float] = None,
