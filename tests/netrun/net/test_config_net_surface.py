@@ -144,3 +144,41 @@ def test_get_output_is_awaitable_in_an_async_net():
             return value
 
     assert asyncio.run(main()) == 10
+
+
+# ---------------------------------------------------------------------------- reserved names
+def _reserved_net(change):
+    from _config_nets import manual
+
+    node = manual("A", "_config_nets.sink", controls=["start_epoch"], signals=["epoch_started"])
+    change(node)
+    return Net(config([node]), handle_sigint=False)
+
+
+def _go(node):
+    return node["in_salvo_conditions"]["go"]
+
+
+def _send(node):
+    return node["out_salvo_conditions"]["send"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda n: _go(n)["term"].update(port_name="__control_start_epoch__"),
+     r"in_salvo_conditions\.go\.term: input salvo condition 'go' of node 'A' tests port "
+     r"'__control_start_epoch__'"),
+    (lambda n: _go(n)["ports"].update({"__control_start_epoch__": {"type": "all"}}),
+     r"input salvo condition 'go' of node 'A' takes packets from port '__control_start_epoch__'"),
+    (lambda n: n["in_salvo_conditions"].update({"__control_start_epoch__": dict(_go(n))}),
+     r"input salvo condition name '__control_start_epoch__' uses a reserved prefix \(__signal_/__control_\)"),
+    (lambda n: _send(n)["ports"].update({"__signal_epoch_started__": {"type": "all"}}),
+     r"output salvo condition 'send' of node 'A' takes packets from port '__signal_epoch_started__'"),
+    (lambda n: _send(n)["term"].update(port_name="__signal_epoch_started__"),
+     r"output salvo condition 'send' of node 'A' tests port '__signal_epoch_started__'"),
+    (lambda n: n["out_salvo_conditions"].update({"__signal_epoch_started__": dict(_send(n))}),
+     r"output salvo condition name '__signal_epoch_started__' uses a reserved prefix"),
+], ids=["in-term", "in-ports", "in-name", "out-ports", "out-term", "out-name"])
+def test_a_user_salvo_condition_cannot_use_control_or_signal_names(change, message):
+    # control packets are the runtime's: a data condition taking them would swallow controls
+    with pytest.raises(ConfigValidationFailed, match=message):
+        _reserved_net(change)
