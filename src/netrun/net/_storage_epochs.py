@@ -58,6 +58,8 @@ _CONSUME = DeferredActionType.CONSUME_PACKET
 _LOAD = DeferredActionType.LOAD_OUTPUT_PORT
 _SEND = DeferredActionType.SEND_OUTPUT_SALVO
 _MEMO_LIMIT = 4096  # replayable entries kept in memory per node (the disk holds them all)
+_PREFETCH = 255  # waiting epochs of the node whose entries are read with a missing one
+_NO_VALUE = object()
 
 
 _REF_CLASS: list = []
@@ -187,6 +189,8 @@ class NodeStoragePlan:
         self._func: Any = None
         self._pending: dict[str, tuple] = {}
         self._memo: dict[str, list] = {}
+        self._keys: dict[str, tuple] = {}  # epoch ID -> (key, inputs), computed by _prefetch
+        self._absent: set[str] = set()  # keys _prefetch found no entry for
 
     # ------------------------------------------------------------------ registration
     def _register(self, core: Any, node: Any) -> None:
@@ -204,6 +208,8 @@ class NodeStoragePlan:
             self.files = self.net.files.for_node(node.name, self.file_config,
                                                  code_fingerprint=stable_hash((fingerprint, config_data)))
         self._memo.clear()
+        self._keys.clear()
+        self._absent.clear()
         self._func = func
 
     # ------------------------------------------------------------------ before the attempt
@@ -212,20 +218,25 @@ class NodeStoragePlan:
         try:
             if run.node.exec_func is not self._func:  # new function or port types: new key
                 self._register(core, run.node)
-            inputs = self._inputs(core, run)
-            key = self.cache.compute_key(self.name, inputs) if self.cache is not None else None
+            known = self._keys.pop(run.id, None) if self._keys else None
+            if known is not None:  # computed when the epoch's entry was prefetched
+                key, inputs = known
+            else:
+                inputs = self._inputs(core, run)
+                key = self.cache.compute_key(self.name, inputs) if self.cache is not None else None
             file_hash = self.files.compute_input_hash(inputs) if self.files is not None else None
             if self.looks_up:
                 salvos, outcome = None, None
                 if self.replay_cache:
                     outcome = EpochOutcome.CACHE_HIT
                     salvos = self._memo.get(key)  # type: ignore[arg-type]
-                    if salvos is None:
-                        entry = self.cache.lookup(self.name, key)  # type: ignore[union-attr]
-                        if entry is not None:
-                            salvos = self._remember(key, entry.output_salvos)  # type: ignore[arg-type]
+                    if salvos is not None:
+                        self.cache.count(self.name, "hits")  # type: ignore[union-attr]
+                    elif key in self._absent:  # the prefetch found no entry
+                        self._absent.discard(key)
+                        self.cache.count(self.name, "misses")  # type: ignore[union-attr]
                     else:
-                        self.cache._count(self.name, "hits")  # type: ignore[union-attr]
+                        salvos = self._prefetch(core, run, key)  # type: ignore[arg-type]
                 if salvos is None and self.files is not None:
                     manifest = self.files.lookup(file_hash)
                     if manifest is not None:
@@ -241,6 +252,60 @@ class NodeStoragePlan:
         except Exception as exc:
             self._fail(core, run, exc)
         return True
+
+    def _prefetch(self, core: Any, run: Any, key: str) -> Optional[list]:
+        """Look ``key`` up together with the keys of the node's next waiting epochs, in one
+        read of the cache directory (a disk read per epoch costs more than a cache-free
+        epoch); entries found go to the in-memory index, keys without one are remembered as
+        misses, and the keys are kept for those epochs' launch. Returns ``key``'s outputs
+        (counted as a hit or a miss)."""
+        cache = self.cache
+        keys = [key]
+        found_keys = self._keys
+        if len(found_keys) > _PREFETCH * 8 or len(self._absent) > _PREFETCH * 8:  # epochs cancelled meanwhile
+            found_keys.clear()
+            self._absent.clear()
+        count = 0
+        for item in run.node.ready:
+            if count >= _PREFETCH:
+                break
+            tup = type(item) is tuple
+            epoch_id = item[0] if tup else item.id
+            if epoch_id in found_keys:
+                continue
+            inputs = self._plain_inputs(core, item[2] if tup else item.pairs)
+            if inputs is None:  # a value function or stored value: resolved at its launch
+                continue
+            other = cache.compute_key(self.name, inputs)  # type: ignore[union-attr]
+            found_keys[epoch_id] = (other, inputs)
+            if other not in self._memo:
+                keys.append(other)
+            count += 1
+        entries = cache.lookup_many(self.name, keys)  # type: ignore[union-attr]
+        for other in keys[1:]:
+            entry = entries.get(other)
+            if entry is not None:
+                self._remember(other, entry.output_salvos)
+            else:
+                self._absent.add(other)
+        entry = entries.get(key)
+        if entry is None:
+            entry = cache.lookup(self.name, key)  # type: ignore[union-attr]  # counts; drops a bad entry
+            return None if entry is None else self._remember(key, entry.output_salvos)
+        cache.count(self.name, "hits")  # type: ignore[union-attr]
+        return self._remember(key, entry.output_salvos)
+
+    @staticmethod
+    def _plain_inputs(core: Any, pairs: Any) -> Optional[dict[str, list[Any]]]:
+        """Input values by port when every value is a plain one (else ``None``)."""
+        active = core.store._active
+        by_port: dict[str, list[Any]] = {}
+        for port, pid in pairs:
+            entry = active.get(pid, _NO_VALUE)
+            if entry is _NO_VALUE or type(entry) is StoredValue:
+                return None
+            by_port.setdefault(port, []).append(entry)
+        return by_port
 
     def _remember(self, key: str, salvos: list) -> list:
         if len(self._memo) >= _MEMO_LIMIT:
