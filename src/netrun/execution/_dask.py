@@ -84,6 +84,20 @@ def _envelope_value(envelope: tuple[Any, ...]) -> Any:
     return envelope[3]
 
 
+def _envelope_split_meta(envelope: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The envelope of a job whose function returned ``(inline, resident)``: everything but
+    ``resident`` (which stays on the Dask worker), plus whether ``resident`` is non-empty."""
+    started, completed, ok, value, output, tb = envelope
+    if ok and type(value) is tuple and len(value) == 2:
+        return (started, completed, ok, value[0], output, tb, bool(value[1]))
+    return (started, completed, ok, value, output, tb, False)
+
+
+def pick_resident(envelope: tuple[Any, ...], key: Any) -> Any:
+    """On a Dask worker: ``resident[key]`` of a split job's envelope (see ``split``)."""
+    return envelope[3][1][key]
+
+
 class DaskPoolRuntime:
     """Bookkeeping for one :class:`DaskPool` inside an ExecutionManager."""
 
@@ -128,7 +142,15 @@ class DaskPoolRuntime:
         return list(self.worker_jobs[worker_id].values())
 
     async def run(self, worker_id: WorkerId, func_key: str, run_id: str, args: tuple[Any, ...],
-                  kwargs: dict[str, Any], timeout: float | None, keep_remote: bool) -> JobResult:
+                  kwargs: dict[str, Any], timeout: float | None, keep_remote: bool,
+                  split: bool = False) -> JobResult:
+        """One job. ``keep_remote``: ``JobResult.result`` is a future of the value. ``split``:
+        the function returns ``(inline, resident)``; ``JobResult.result`` is then
+        ``(inline, envelope_future_or_None)``: ``inline`` travels back, ``resident`` stays
+        in the worker's memory, held by the envelope future (read one entry with
+        ``client.submit(pick_resident, envelope_future, key)``, or pass the future to
+        another job, whose argument becomes the envelope ``(started, completed, ok,
+        (inline, resident), output, traceback)``)."""
         if self.cancelled_reason is not None:
             raise JobCancelled(f"Dask pool {self.pool_id!r} no longer takes jobs: {self.cancelled_reason}")
         submitted = utc_now()
@@ -141,7 +163,10 @@ class DaskPoolRuntime:
         self.futures[job_id] = env
         result_future = None
         try:
-            waited = client.submit(_envelope_meta, env, pure=False) if keep_remote else env
+            if split:
+                waited = client.submit(_envelope_split_meta, env, pure=False)
+            else:
+                waited = client.submit(_envelope_meta, env, pure=False) if keep_remote else env
             try:
                 envelope = await asyncio.wait_for(waited, timeout)
             except asyncio.TimeoutError:
@@ -161,7 +186,12 @@ class DaskPoolRuntime:
                 if self.cancelled_reason is not None:
                     raise JobCancelled(f"{describe} was cancelled: {self.cancelled_reason}") from None
                 raise ExecutionError(f"Dask could not run or return {describe}: {type(exc).__name__}: {exc}") from exc
-            started, completed, ok, value, output, tb = envelope
+            if split:
+                started, completed, ok, value, output, tb, has_resident = envelope
+                if ok:
+                    value = (value, env if has_resident else None)
+            else:
+                started, completed, ok, value, output, tb = envelope
             if keep_remote and ok:
                 result_future = client.submit(_envelope_value, env, pure=False)
                 value = result_future

@@ -371,6 +371,7 @@ class ExecutionManager:
         timeout: float | None = _DEFAULT,
         run_id: str | None = None,
         on_output: Callable[[list[OutputLine]], None] | None = None,
+        split_result: bool = False,
     ) -> asyncio.Future[JobResult]:
         """:meth:`run` without the coroutine: send the job now and return a future of its
         :class:`JobResult` (call on the event loop's thread).
@@ -380,6 +381,10 @@ class ExecutionManager:
         synchronously (``ArgumentsNotPicklable``, ``WorkerCrashed`` for a dead worker) or
         set on the future. Cancelling the future abandons the job like a cancelled
         ``run``; :meth:`abandon` can also restart its worker.
+
+        ``split_result=True`` (Dask pools only): the function returns ``(inline, resident)``;
+        ``JobResult.result`` is ``(inline, future)`` where ``future`` keeps ``resident`` in
+        the cluster (``None`` when it is empty); see ``netrun.execution._dask``.
         """
         rt = self._running(pool_id, "run a job")
         if type(worker_id) is not int or not 0 <= worker_id < rt.num_workers:
@@ -395,8 +400,10 @@ class ExecutionManager:
                 raise ExecutionError(f"pool {pool_id!r}: Dask jobs have no live output (on_output=...); "
                                      "their output arrives in JobResult.print_buffer")
             future: asyncio.Future[JobResult] = asyncio.get_running_loop().create_task(
-                rt.run(worker_id, func_import_path_or_key, run_id, args, kwargs, timeout, False))
+                rt.run(worker_id, func_import_path_or_key, run_id, args, kwargs, timeout, False, split_result))
         else:
+            if split_result:
+                raise ValueError(f"split_result=True needs a Dask pool; pool {pool_id!r} is a {rt.kind} pool")
             future = rt.submit_nowait(worker_id, func_import_path_or_key, run_id, False, args, kwargs, timeout,
                                       on_output)
         self._last_used[(pool_id, worker_id)] = next(self._use_clock)

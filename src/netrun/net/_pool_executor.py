@@ -24,6 +24,9 @@ for every pool whose workers live outside this process. It drives one
   (``on_stop="cancel"``) the attempts in flight, runs stop functions on the workers, and
   closes the pool: processes, sockets, clusters.
 
+On a Dask pool (``keep_values``), values passed from one epoch of the pool to another stay
+in the cluster: see ``_pool_resident.py``.
+
 A worker keeps up to ``prefetch`` attempts queued (so it never waits for the net between
 epochs), except for nodes with a ``timeout``, which only start on a free worker.
 """
@@ -48,6 +51,7 @@ from netrun.execution import (
     PoolInitMode,
     WorkerCrashed,
 )
+from netrun.net._pool_resident import ClusterValue, ResidentInput, bind_result, resident_ports
 from netrun.net._pool_specs import PoolSpec, parse_pools
 from netrun.net._pool_worker import NodeRunner, NodeSpec, portable_exception, runner_key
 from netrun.storage.values import StoredValue
@@ -109,6 +113,8 @@ class PoolExecutor:
         self._reconnect: Optional[asyncio.Task] = None
         self._next_reconnect = 0.0
         self._by_value = bool(spec.options.get("by_value", False))
+        self._keep_values = bool(spec.options.get("keep_values", False))
+        self._resident: dict[str, frozenset] = {}  # node -> its output ports whose values stay in the cluster
 
     # -- capacity ---------------------------------------------------------------------
     def has_capacity(self, node: Any = None) -> bool:
@@ -133,6 +139,7 @@ class PoolExecutor:
             return (RemotePoolClient, opts)
         from netrun.pool.dask import DaskPool
 
+        opts.pop("keep_values", None)
         return DaskPool(**opts)
 
     def _nodes(self) -> list[Any]:
@@ -152,13 +159,14 @@ class PoolExecutor:
         em = self.em
         assert em is not None
         for node in self._nodes():
-            signature = _signature(node)
+            resident = resident_ports(core, node, self) if self._keep_values else frozenset()
+            signature = _signature(node) + (resident,)
             if self._shipped.get(node.name) == signature:
                 continue
             runner = NodeRunner(NodeSpec(
                 node.name, node.exec_func, node.start_func, node.stop_func,
                 {p: s.raw for p, s in node.in_types.items()}, {p: s.raw for p, s in node.out_types.items()},
-                node.out_ports, node.out_conditions))
+                node.out_ports, node.out_conditions, resident))
             modules = _user_modules(node) if self._by_value else []
             try:
                 for module in modules:  # the node's own code travels, not just its name
@@ -175,6 +183,10 @@ class PoolExecutor:
                     f"The functions or port types of node '{node.name}' (sent to {self.kind} pool {self.name!r})",
                     exc.__cause__ or exc) from exc
             self._shipped[node.name] = signature
+            if resident:
+                self._resident[node.name] = resident
+            else:
+                self._resident.pop(node.name, None)
             node.started_funcs = False if node.start_func is not None else node.started_funcs
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -272,6 +284,8 @@ class PoolExecutor:
             self._reconnect = None
         if self._inflight:
             self._cancel_inflight("the net was stopped")
+        if self.em is not None and self._keep_values:
+            await self._fetch_all_resident()
         em, self.em = self.em, None
         self._shipped.clear()
         if em is not None:
@@ -318,6 +332,8 @@ class PoolExecutor:
             return
         store = self.core.store
         inputs = [(port, pid, store.peek_entry(pid) if store.has_value(pid) else None) for port, pid in run.pairs]
+        if self._keep_values:
+            inputs = [self._hand_over(item) for item in inputs]
         timestamps = list(run.retry_timestamps) if run.retry_timestamps else []
         exceptions = [portable_exception(e) for e in run.retry_exceptions] if run.retry_exceptions else []
         args = ("run", run.id, run.attempt, timestamps, exceptions, inputs, node.exec_async)
@@ -329,7 +345,8 @@ class PoolExecutor:
             return
         try:
             future = em.submit(self.name, worker, runner_key(node.name), args, timeout=None, run_id=run.id,
-                               on_output=None if self.kind == "dask" else self._output_sink(run))
+                               on_output=None if self.kind == "dask" else self._output_sink(run),
+                               **({"split_result": True} if node.name in self._resident else {}))
         except ArgumentsNotPicklable:
             self._done(run, ctx, _unpicklable_input(run, inputs))
             return
@@ -373,8 +390,11 @@ class PoolExecutor:
             return
         if self.kind == "dask" and job.print_buffer:  # no live output on Dask: it comes with the result
             self._log_lines(run, job.print_buffer)
+        data, envelope = job.result if run.node.name in self._resident else (job.result, None)
         try:
-            result = pickle.loads(job.result)
+            result = pickle.loads(data)
+            if envelope is not None:
+                bind_result(result, envelope, self)
         except Exception as exc:
             self._done(run, ctx, ExecutionError(
                 f"the result of epoch {run.id} of node '{run.node.name}' could not be read here "
@@ -393,6 +413,60 @@ class PoolExecutor:
             return
         em.abandon(self.name, entry[1], restart_worker=True,
                    reason=f"epoch {run.id} of node '{run.node.name}' exceeded its timeout of {run.node.timeout:g} s")
+
+    # -- values kept in the cluster (Dask; see _pool_resident.py) ----------------------
+    def _hand_over(self, item: tuple) -> tuple:
+        """An input entry whose value this pool's cluster holds travels as its future."""
+        entry = item[2]
+        if type(entry) is StoredValue and type(entry.value_func) is ClusterValue:
+            cv = entry.value_func
+            if cv.resident and cv.executor is self:
+                return (item[0], item[1], (ResidentInput, cv.future, cv.key))
+        return item
+
+    async def fetch_resident(self, cv: ClusterValue) -> Any:
+        """Bring one resident value here (only that value travels)."""
+        from netrun.execution._dask import pick_resident
+
+        em = self.em
+        if em is None:
+            raise ExecutionError(f"the value {cv.key!r} kept in Dask pool {self.name!r} is gone: the pool was closed")
+        client = em.get_pool(self.name).client
+        return await client.submit(pick_resident, cv.future, cv.key, pure=False)
+
+    def read_resident_here(self, cv: ClusterValue) -> Any:
+        """Read a resident value on the net's loop thread, which cannot wait for the cluster:
+        possible when the cluster's workers live in this process."""
+        em = self.em
+        pool = em.get_pool(self.name) if em is not None else None
+        cluster = getattr(pool, "_cluster", None)
+        key = getattr(cv.future, "key", None)
+        for worker in (getattr(cluster, "workers", None) or {}).values():
+            data = getattr(worker, "data", None)
+            if data is not None and key in data:
+                return data[key][3][1][cv.key]
+        raise ExecutionError(
+            f"a packet value kept in Dask pool {self.name!r} was read on the net's event loop, which cannot wait "
+            f"for the cluster (its workers are not in this process); read it from another thread, or set "
+            f"pools={{{self.name!r}: {{..., 'keep_values': False}}}} so values come back after each epoch")
+
+    async def _fetch_all_resident(self) -> None:
+        """Before the cluster closes: bring every resident value still in the net here."""
+        store = self.core.store
+        for pid in store.active_ids():
+            try:
+                entry = store.peek_entry(pid)
+            except KeyError:
+                continue
+            if type(entry) is StoredValue and type(entry.value_func) is ClusterValue:
+                cv = entry.value_func
+                if cv.resident and cv.executor is self:
+                    try:
+                        cv.set(await asyncio.wait_for(self.fetch_resident(cv), 30))
+                    except Exception as exc:
+                        self.core.logs.get_log(self._nodes()[0].name if self._nodes() else self.name).add(
+                            f"Dask pool {self.name!r}: the value of packet {pid} could not be fetched before the "
+                            f"cluster closed: {type(exc).__name__}: {exc}", None, "error")
 
     # -- output -----------------------------------------------------------------------
     def _output_sink(self, run: Any) -> Any:

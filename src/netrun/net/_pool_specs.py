@@ -26,7 +26,9 @@ remote               ``url`` (required, ``ws://host:port`` / ``wss://``), ``toke
                      that notices a server gone without closing the connection
 dask                 ``address`` / ``scheduler_address`` (else an embedded LocalCluster of
                      ``n_workers`` (1) × ``threads_per_worker`` (2), worker processes when
-                     ``processes`` is true)
+                     ``processes`` is true); ``keep_values``: values passed from one epoch
+                     of the pool to another stay in the cluster (default: true for the
+                     embedded thread cluster, false otherwise; see ``_pool_resident.py``)
 every one            ``prefetch``: epochs in flight per worker (process 2, remote 16, Dask
                      32: enough that a worker never waits for the net between epochs;
                      nodes with a ``timeout`` only start on a free worker); ``allocation``: ``"least-busy"`` (default), ``"round-robin"``
@@ -56,7 +58,7 @@ _KEYS = {
     "process": ("size", "num_processes", "threads_per_process", "start_method", "mp_context"),
     "remote": ("url", "token", "worker_name", "num_processes", "threads_per_process", "cafile", "by_value",
                "request_timeout", "ping_interval", "ping_timeout"),
-    "dask": ("address", "scheduler_address", "n_workers", "threads_per_worker", "processes"),
+    "dask": ("address", "scheduler_address", "n_workers", "threads_per_worker", "processes", "keep_values"),
 }
 _ALLOCATIONS = ("least-busy", "round-robin", "random")
 # Epochs in flight per worker by default: enough to cover the round trip (a pipe for
@@ -185,8 +187,13 @@ def _parse_one(keyword: str, name: str, data: dict[str, Any], kind: Optional[str
             raise NodeConfigError(f"Dask pool {name!r}: address must be a string like 'tcp://host:8786', got {address!r}")
         n = _int(name, data, ("n_workers",), 1)
         t = _int(name, data, ("threads_per_worker",), 2)
-        opts.update(address=address, n_workers=n, threads_per_worker=t, processes=bool(data.get("processes", False)),
+        processes = bool(data.get("processes", False))
+        opts.update(address=address, n_workers=n, threads_per_worker=t, processes=processes,
                     start_timeout=spec.start_timeout, name=f"Dask pool {name!r}")
+        # values passed between epochs of this pool stay in the cluster (_pool_resident.py);
+        # by default only where the net can also read them on its loop: the in-process cluster
+        keep = data.get("keep_values")
+        opts["keep_values"] = (address is None and not processes) if keep is None else bool(keep)
         spec.size = n * t
     return spec
 

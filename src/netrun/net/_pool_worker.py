@@ -34,6 +34,7 @@ from netrun._util.aio import thread_loop
 from netrun._util.callables import is_async_callable
 from netrun.errors import NodeLifecycleError, PacketValueNotPicklable
 from netrun.net._current import current_attempt
+from netrun.net._pool_resident import ResidentInput, split_worker_result
 from netrun.net.context import AsyncNodeExecutionContext, NodeExecutionContext
 from netrun.net.logs import PrintTarget
 from netrun.net.packets import PacketRef
@@ -62,6 +63,8 @@ class NodeSpec:
     out_types: dict
     out_ports: tuple
     out_conditions: tuple
+    # output ports whose values stay in the Dask cluster (see _pool_resident.py)
+    resident_ports: frozenset = frozenset()
 
 
 @dataclass
@@ -141,7 +144,14 @@ class NodeRunner:
                 return _codec.dumps(WorkerResult(portable_exception(failure), [], {}))
         run = _WorkerRun(epoch_id, self.node, [(port, pid) for port, pid, _ in inputs], attempt, timestamps,
                          exceptions)
-        backend = _WorkerBackend({pid: entry for _, pid, entry in inputs})
+        values = {}
+        resident_inputs: set = set()
+        for _, pid, entry in inputs:
+            if type(entry) is tuple and ResidentInput.is_one(entry):  # handed over inside the Dask cluster
+                entry = ResidentInput.value(entry)
+                resident_inputs.add(pid)
+            values[pid] = entry
+        backend = _WorkerBackend(values)
         cls = AsyncNodeExecutionContext if is_async else NodeExecutionContext
         ctx = cls._for_attempt(backend, run, True)
         # prints go to the real (captured) stdout: no capture target in the worker
@@ -169,11 +179,17 @@ class NodeRunner:
                 f"`await`; in an async exec function every ctx method must be awaited")
             exc.__cause__ = cause
         result = WorkerResult(exc, ctx._queue._actions, dict(ctx.packet_values))
+        resident: Optional[dict] = None
+        if spec.resident_ports or resident_inputs:
+            resident = {}
+            if exc is None:  # a failure sends everything back: the dead-letter queue needs it
+                result, resident = split_worker_result(result, spec.resident_ports, resident_inputs)
         try:
-            return _codec.dumps(result)
+            data = _codec.dumps(result)
         except MessageNotSerializable:
-            pass
-        return _codec.dumps(_travelling_result(result, name, epoch_id))
+            data = _codec.dumps(_travelling_result(result, name, epoch_id))
+        # split mode (the net asked for it when the node has resident ports): (inline, resident)
+        return (data, resident) if spec.resident_ports else data
 
 
 def _travelling_result(result: WorkerResult, name: str, epoch_id: str) -> WorkerResult:
