@@ -2,7 +2,11 @@
 action sequences: before each action the differential trace generator picks, a copy of the
 net does the same thing through the fast lane; afterwards both nets must hold the same
 state (IDs compared by order of appearance) and, when the action failed, the fast lane
-must have raised the same error type and message and changed nothing."""
+must have raised the same error type and message and changed nothing.
+
+Three modes: ``quiet`` (no events), ``events`` (the lane hands back the events, compared
+with the action's) and ``tape`` (the recording lane, ``TapeLane``: the action name, entry
+count and events rebuilt from its tape record are compared with the action's)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ import _trace  # noqa: E402
 ns = pytest.importorskip("netrun_sim")
 if not hasattr(ns.NetSim, "_fastlane"):
     pytest.skip("this netrun_sim has no fast lane", allow_module_level=True)
+
+from netrun_sim._fastlane import TapeLane, tape_action  # noqa: E402
 
 ULID_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 FAST_OPS = {"create_packet", "consume", "start", "finish", "load", "send", "step", "step_direct"}
@@ -55,8 +61,9 @@ class FastTwin:
     twin lives on, a fast-lane bug in state that snapshots do not show (indexes, counts)
     shows up in a later action."""
 
-    def __init__(self, with_events: bool = False) -> None:
-        self.with_events = with_events  # hand the fast lane an events list; compare them
+    def __init__(self, mode: str = "quiet") -> None:
+        self.with_events = mode == "events"  # hand the fast lane an events list; compare them
+        self.tape = [] if mode == "tape" else None  # the recording lane's tape
         self.events = None
         self.twin = None
         self.lane = None
@@ -79,10 +86,12 @@ class FastTwin:
     def before(self, runner, i, desc) -> None:
         if self.twin is None:
             self.twin = copy.deepcopy(runner.net)
-            self.lane = self.twin._fastlane()
+            self.lane = self.twin._fastlane() if self.tape is None else TapeLane(self.twin, self.tape)
             self.sync_ids(runner)
         self.outcome = None
-        self.events = [] if self.with_events else None
+        self.events = [] if self.with_events or self.tape is not None else None
+        if self.tape is not None:
+            del self.tape[:]
         original = runner.resolve
         runner.resolve = lambda ref: self.tmap(original(ref))  # the twin's IDs for this action
         try:
@@ -91,11 +100,25 @@ class FastTwin:
             self.outcome = exc
         finally:
             del runner.resolve
+        if self.tape is not None and self.outcome is None:
+            self.check_tape(desc)
+
+    def check_tape(self, desc) -> None:
+        """The lane's tape record of the action: one record, the action's name, an entry
+        count of 1 + its events; its events join ``self.events`` (compared later)."""
+        if desc["op"] not in FAST_OPS or not self.tape:
+            return
+        [record] = self.tape
+        name, _args, events = tape_action(record)
+        assert record[1] == 1 + len(events), (record, events)
+        assert name == _ACTION_NAMES[desc["op"]], (name, desc)
+        self.events.extend(events)
 
     def apply(self, runner, desc) -> None:
         op = desc["op"]
         net, lane, NA = self.twin, self.lane, ns.NetAction
-        ev = self.events
+        ev = self.events if self.tape is None else None
+        tape = self.tape is not None
         r = runner.resolve
         if op not in FAST_OPS:
             if op == "query":
@@ -103,14 +126,16 @@ class FastTwin:
             if op in ("undo", "rub"):
                 raise _Skip()
             result = net.do_action(runner.build_action(desc))
-            if ev is not None:
-                ev.extend(result[1])
+            if self.events is not None:
+                self.events.extend(result[1])
             return
         self.checked += 1
         def act(action):
             result = net.do_action(action)
-            if ev is not None:
-                ev.extend(result[1])
+            if self.events is not None:
+                self.events.extend(result[1])
+            if tape:
+                del self.tape[:]  # (nothing is on it: the action API records nothing)
 
         if op == "create_packet":
             if "e" not in desc:
@@ -120,29 +145,35 @@ class FastTwin:
             if not isinstance(eid, str):  # the fast lane takes canonical str IDs only
                 act(NA.create_packet(eid))
             else:
-                lane.create(eid, ev)
+                lane.create(eid) if tape else lane.create(eid, ev)
         elif op == "consume":
             pid = r(desc["p"])
-            lane.consume(pid, ev) if isinstance(pid, str) else act(NA.consume_packet(pid))
+            if not isinstance(pid, str):
+                act(NA.consume_packet(pid))
+            else:
+                lane.consume(pid) if tape else lane.consume(pid, ev)
         elif op == "start":
             eid = r(desc["e"])
-            lane.start(eid, ev) if isinstance(eid, str) else act(NA.start_epoch(eid))
+            if not isinstance(eid, str):
+                act(NA.start_epoch(eid))
+            else:
+                lane.start(eid) if tape else lane.start(eid, ev)
         elif op in ("finish", "send"):
             eid = r(desc["e"])
             if not isinstance(eid, str):
                 act(NA.finish_epoch(eid) if op == "finish" else NA.send_output_salvo(eid, desc["cond"]))
             elif op == "finish":
-                lane.finish(eid, ev)
+                lane.finish(eid) if tape else lane.finish(eid, ev)
             else:
-                lane.send(eid, desc["cond"], ev)
+                lane.send(eid, desc["cond"]) if tape else lane.send(eid, desc["cond"], ev)
         elif op == "load":
             pid = r(desc["p"])
             if isinstance(pid, str):
-                lane.load(pid, desc["port"], ev)
+                lane.load(pid, desc["port"]) if tape else lane.load(pid, desc["port"], ev)
             else:
                 act(NA.load_packet_into_output_port(pid, desc["port"]))
         else:
-            lane.step([], ev)
+            lane.step([]) if tape else lane.step([], ev)
 
     def sync_ids(self, runner) -> None:
         for a, b in zip(ULID_RE.findall(snap_text(runner.net)), ULID_RE.findall(snap_text(self.twin))):
@@ -172,14 +203,19 @@ class _Skip(Exception):
     pass
 
 
+_ACTION_NAMES = {"create_packet": "CreatePacket", "consume": "ConsumePacket", "start": "StartEpoch",
+                 "finish": "FinishEpoch", "load": "LoadPacketIntoOutputPort", "send": "SendOutputSalvo",
+                 "step": "RunStep", "step_direct": "RunStep"}
+
+
 # 400 fixed seeds (about 4 s): enough that planted fast-lane bugs in rarely exercised
 # corners (multi-packet salvos, request tokens, edge indexes) are caught
-@pytest.mark.parametrize("with_events", [False, True], ids=["quiet", "events"])
+@pytest.mark.parametrize("mode", ["quiet", "events", "tape"])
 @pytest.mark.parametrize("block", range(8))
-def test_fast_lane_has_the_effect_of_the_actions(block, with_events):
+def test_fast_lane_has_the_effect_of_the_actions(block, mode):
     checked = 0
     for seed in range(block * 50, block * 50 + 50):
-        twin = FastTwin(with_events)
+        twin = FastTwin(mode)
         _trace.TraceRunner(ns, seed, 60, observer=twin).run()
         checked += twin.checked
     assert checked > 300  # the fast lane really was exercised

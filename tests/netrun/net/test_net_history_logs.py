@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
 import pytest
 from _net_graphs import pipeline
 from _net_nodes import passthrough
+
+from netrun_sim import NetSim
 
 from netrun.net import EventHistory, HistoryEntry, NodeLog, NodeLogManager, capture_stdout
 from netrun.net.logs import inject_print, netrun_print
@@ -58,6 +61,85 @@ def test_history_file_in_chunks_and_flushed_on_pause(make_net, tmp_path):
     assert all(e["action_id"] in action_ids for e in events)
     loaded = EventHistory.load_file(path)
     assert isinstance(loaded[0], HistoryEntry) and loaded[0].to_dict() == lines[0]
+
+
+_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def _history_shape(entries) -> list:
+    """Entries as comparable data: IDs by order of appearance, entry IDs and action links
+    as positions, no timestamps."""
+    names: dict = {}
+    position = {e.id: i for i, e in enumerate(entries)}
+    out = []
+    for e in entries:
+        data = _ULID.sub(lambda m: names.setdefault(m.group(0), f"id{len(names)}"),
+                         json.dumps(e.data, sort_keys=True, default=str))
+        out.append((e.entry_type, e.action_type, e.event_type, position.get(e.action_id), data))
+    return out
+
+
+def _run_recorded(make_net, tmp_path, label, **options):
+    net = make_net(pipeline("A", "B", "C"), history=True, history_max_size=100_000,
+                   history_file=str(tmp_path / f"{label}.jsonl"), history_chunk_size=7, **options)
+    for name in "ABC":
+        net.set_node_exec(name, passthrough)
+    net.inject_data("A", "in", range(25))
+    net.start()
+    assert net.flush_output_queue("C::out") == list(range(25))
+    return net.event_history
+
+
+def test_history_recorded_by_the_fast_lane_equals_the_action_api_history(make_net, tmp_path, monkeypatch):
+    fast = _run_recorded(make_net, tmp_path, "fast")
+    entries = fast.get_entries()
+    # the runtime's fast lane wrote its compact records to the history's tape (no event objects)
+    assert isinstance(fast, EventHistory) and not fast.tape  # read: everything sealed
+    ids = [int(e.id.rsplit("-", 1)[1]) for e in entries]
+    assert ids == list(range(len(entries)))  # consecutive, in order
+    assert all(e.timestamp.tzinfo is not None for e in entries)
+    # with an on_net_actions callback, the action recorder forwards every action to the history
+    seen: list = []
+    net_cb = make_net(pipeline("A", "B", "C"), history=True, history_max_size=100_000)
+    net_cb.on_net_actions(seen.extend)
+    for name in "ABC":
+        net_cb.set_node_exec(name, passthrough)
+    net_cb.inject_data("A", "in", range(25))
+    net_cb.start()
+    assert seen
+    # the same run through the engine's action API (no fast lane at all)
+    monkeypatch.setattr(NetSim, "_fastlane", None)
+    slow = _run_recorded(make_net, tmp_path, "slow")
+    assert _history_shape(entries) == _history_shape(slow.get_entries())
+    assert _history_shape(net_cb.event_history.get_entries()) == _history_shape(entries)
+    # the file holds the same entries as memory (written in chunks while running)
+    lines = [json.loads(line) for line in (tmp_path / "fast.jsonl").read_text().splitlines()]
+    assert lines == [e.to_dict() for e in entries]
+
+
+def test_history_window_is_the_tail_of_the_file(make_net, tmp_path):
+    net = make_net(pipeline("A", "B"), history=True, history_max_size=50,
+                   history_file=str(tmp_path / "h.jsonl"), history_chunk_size=10)
+    for name in "AB":
+        net.set_node_exec(name, passthrough)
+    net.inject_data("A", "in", range(200))
+    net.start()
+    history = net.event_history
+    entries = history.get_entries()
+    assert len(entries) == len(history) == 50
+    lines = [json.loads(line) for line in (tmp_path / "h.jsonl").read_text().splitlines()]
+    assert len(lines) > 1000 and lines[-50:] == [e.to_dict() for e in entries]
+    assert len(history._memory) <= 3  # whole sealed segments beyond the window are dropped
+
+
+def test_history_zero_max_size_keeps_nothing_in_memory_and_writes_the_file(make_net, tmp_path):
+    net = make_net(pipeline("A"), history=True, history_max_size=0, history_file=str(tmp_path / "h.jsonl"))
+    net.set_node_exec("A", passthrough)
+    net.inject_data("A", "in", range(30))
+    net.start()
+    assert len(net.event_history) == 0 and net.event_history.get_entries() == []
+    lines = (tmp_path / "h.jsonl").read_text().splitlines()
+    assert sum(json.loads(line)["action"] == "FinishEpoch" for line in lines if '"action"' in line) == 30
 
 
 def test_history_chunk_size_writes_while_running(tmp_path):
