@@ -12,6 +12,10 @@
    process, 2 worker processes). Target: >= 5,000 epochs/s.
 4. Dask pool: per-epoch time of a 1-node net on an embedded LocalCluster (1 worker, 2 threads)
    vs ``client.submit`` of the same computation on the same cluster. Target: <= 1.3x.
+5. Dask values kept in the cluster: a 2-node pipeline on one Dask pool passing a large
+   value (a ``numpy`` array, ``--big-mb`` MB) from the first node to the second, which
+   returns a small summary; ``keep_values=True`` (the value stays in the cluster) vs
+   ``keep_values=False`` (it travels through the net and back), same cluster settings.
 
 Every figure is best-of-N; pools are started (and warmed up) outside the timings.
 
@@ -92,6 +96,20 @@ def cpu_node(ctx, packets):
 
 def trivial(x: int) -> int:
     return x + 1
+
+
+def make_array(ctx, packets):
+    import numpy
+
+    n = ctx.consume_packet(packets["x"][0])
+    ctx.load_output_port("out", ctx.create_packet(numpy.full(n, 1.0)))
+    ctx.send_output_salvo("send")
+
+
+def array_sum(ctx, packets):
+    value = ctx.consume_packet(packets["x"][0])
+    ctx.load_output_port("out", ctx.create_packet(float(value.sum())))
+    ctx.send_output_salvo("send")
 
 
 # -- graphs -----------------------------------------------------------------------------------
@@ -326,13 +344,52 @@ def bench_dask(n: int, repeats: int) -> None:
           f"ratio {ratio:.2f}x   (target <= 1.3x: {verdict(ratio <= 1.3)})")
 
 
+# -- 5. dask: values kept in the cluster -------------------------------------------------------
+def bench_dask_resident(n: int, big_mb: int, repeats: int) -> None:
+    try:
+        import distributed  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        print("5. dask values kept in the cluster: skipped (needs dask and numpy)")
+        return
+    size = big_mb * 1024 * 1024 // 8
+    nets = {}
+    try:
+        for keep in (False, True):
+            net = Net(pipeline("a", "b"), pools={"cl": {"type": "dask", "n_workers": 1, "threads_per_worker": 2,
+                                                        "keep_values": keep}})
+            net.set_node_exec("a", make_array)
+            net.set_node_exec("b", array_sum)
+            net.set_node_config("a", pool="cl")
+            net.set_node_config("b", pool="cl")
+            run_net(net, "b", [10] * 4, source="a")
+            nets[keep] = net
+
+        def run(keep: bool) -> None:
+            out = run_net(nets[keep], "b", [size] * n, source="a")
+            assert out == [float(size)] * n
+
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(repeats):
+            for keep in (False, True):
+                times[keep].append(best_of(1, lambda k=keep: run(k)))
+    finally:
+        for net in nets.values():
+            net.stop()
+    through, kept = min(times[False]), min(times[True])
+    print(f"5. dask, {big_mb} MB value between two nodes of one pool: kept in the cluster {1e3 * kept / n:.2f} ms/epoch"
+          f"   through the net {1e3 * through / n:.2f} ms/epoch   ratio {kept / through:.2f}x (lower is better)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--cpu-n", type=int, default=2_000)
     parser.add_argument("--dask-n", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", default="1234")
+    parser.add_argument("--big-mb", type=int, default=16)
+    parser.add_argument("--big-n", type=int, default=20)
+    parser.add_argument("--only", default="12345")
     args = parser.parse_args()
     loops = calibrate_cpu_loops()
     print(f"(CPU node: {loops} loop iterations ~ 1 ms here; {os.cpu_count()} CPUs)")
@@ -344,6 +401,8 @@ def main() -> None:
         bench_remote(args.n, args.repeats)
     if "4" in args.only:
         bench_dask(args.dask_n, args.repeats)
+    if "5" in args.only:
+        bench_dask_resident(args.big_n, args.big_mb, args.repeats)
 
 
 if __name__ == "__main__":
