@@ -129,6 +129,34 @@ class EffectiveCacheConfig:
         return not matches_any(port, list(self.exclude_ports or ()))
 
 
+# values that are never lazy (compute_key skips the lazy-value check for them)
+_PLAIN = frozenset({int, str, float, bool, bytes, type(None), tuple, list, dict})
+
+
+def _value_bytes(value: Any) -> bytes:
+    cls = type(value)
+    if cls is int:
+        data = str(value).encode()
+        return b"i" + len(data).to_bytes(8, "big") + data
+    if cls is str:
+        data = value.encode("utf-8", "surrogatepass")
+        return b"s" + len(data).to_bytes(8, "big") + data
+    return canonical_bytes(value)
+
+
+def salvo_bytes(ports: list[tuple[str, list[Any]]]) -> bytes:
+    """``canonical_bytes(ports)`` for ``[(port, [value, ...]), ...]``, the same bytes (so the
+    same keys) built without the general encoder's dispatch for the list/tuple levels and
+    for ``int`` / ``str`` values: a quarter of the time of the key of a small salvo."""
+    body = b""
+    for port, values in ports:
+        name = port.encode("utf-8", "surrogatepass")
+        encoded = b"".join([_value_bytes(v) for v in values])
+        inner = b"s" + len(name).to_bytes(8, "big") + name + b"l" + len(encoded).to_bytes(8, "big") + encoded
+        body += b"t" + len(inner).to_bytes(8, "big") + inner
+    return b"l" + len(body).to_bytes(8, "big") + body
+
+
 _ENTRY_TAG = "netrun.cache-entry/2"
 
 
@@ -363,12 +391,14 @@ class EpochCache:
                 (_KEY_FORMAT, node_name, effective.net_version, effective.node_version, fingerprint)), effective)
         prefix, effective = static
         ports = []
-        for port in sorted(inputs_by_port):
-            if effective.port_in_key(port):
-                values = [self._hashable(v, effective) for v in inputs_by_port[port]]
+        every_port = effective.include_ports is None and not effective.exclude_ports
+        hashable = self._hashable
+        for port in sorted(inputs_by_port) if len(inputs_by_port) > 1 else inputs_by_port:
+            if every_port or effective.port_in_key(port):
+                values = [v if type(v) in _PLAIN else hashable(v, effective) for v in inputs_by_port[port]]
                 ports.append((port, values))
         try:
-            return hash_bytes(prefix + canonical_bytes(ports), effective.hash_method)
+            return hash_bytes(prefix + salvo_bytes(ports), effective.hash_method)
         except TypeError as exc:
             raise CacheError(str(exc), fix="exclude the port from the key (exclude_ports)", node=node_name) from exc
 

@@ -163,6 +163,8 @@ def _method(method: SerializationMethod | str) -> SerializationMethod:
 
 
 def _pickling(method: PicklingMethod | str) -> PicklingMethod:
+    if type(method) is PicklingMethod:  # the common case, without the enum lookup
+        return method
     try:
         return PicklingMethod(method)
     except ValueError:
