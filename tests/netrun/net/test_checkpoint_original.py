@@ -164,3 +164,16 @@ def test_net_state_checkpoints_report_packet_states_and_node_sections(project, n
     restored = Net.load_checkpoint(project / "again")
     nets.append(restored)
     assert sorted(restored.get_startable_epochs()) == sorted(net.get_startable_epochs())
+
+
+def test_the_original_form_goes_to_a_url_too(project, nets):
+    net = _build(nets)
+    net.inject_data("A", "in", [3])
+    states, values = _original_save(net, "memory://netrun-original-form/ckpt")
+    loaded = load_checkpoint_state("memory://netrun-original-form/ckpt")
+    assert loaded.layout == "packet_states" and loaded.packet_states == states and loaded.packet_values == values
+    restored = Net.load_checkpoint("memory://netrun-original-form/ckpt")
+    nets.append(restored)
+    restored.start()
+    [doubled] = restored.get_packets_at_port("Join", "a")
+    assert restored.value_store.get_value(doubled) == 6

@@ -171,3 +171,17 @@ def test_run_on_init_fires_once_across_a_resume(build, tmp_path):
     again = _resume(build, restored, tmp_path / "after")  # saved after: does not fire again
     again.start()
     assert again.flush_output_queue("S::out") == [] and len(CALLS) == 1
+
+
+def test_epochs_rewound_by_a_periodic_checkpoint_are_not_counted_twice(build):
+    from types import SimpleNamespace
+
+    from netrun.net._checkpoint_runtime import capture_runtime
+
+    net = _worker(build, max_epochs=5)
+    net.inject_data("A", "in", [1, 2, 3])
+    net.start()
+    in_flight = SimpleNamespace(node=SimpleNamespace(name="A"))  # an attempt that will run again
+    assert capture_runtime(net)["nodes"]["A"]["epoch_count"] == 3
+    assert capture_runtime(net, [in_flight])["nodes"]["A"] == {"epoch_count": 2, "max_epochs": 5,
+                                                               "defer_init": False}
