@@ -17,14 +17,14 @@ nothing.
 from __future__ import annotations
 
 import random
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["pick_pool"]
 
 _random = random.Random()
 
 
-def pick_pool(turns: dict[str, int], node: Any, method: str) -> Optional[Any]:
+def pick_pool(turns: dict[str, int], node: Any, method: str) -> Any | None:
     """The executor of ``node`` (several pools) that takes its next epoch, or ``None``
     when none has capacity. ``turns`` keeps each node's round-robin position."""
     executors = node.executors

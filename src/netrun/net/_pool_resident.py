@@ -30,7 +30,7 @@ resident values are not kept in the net's consumed-value storage.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["ClusterValue", "ResidentInput", "resident_ports", "split_worker_result"]
 
@@ -55,7 +55,7 @@ class ClusterValue:
     """A packet value held by a Dask pool (the packet's value function); see the module
     docstring. Pickled, it travels as the value itself (fetched first)."""
 
-    __slots__ = ("key", "future", "executor", "_value", "_have")
+    __slots__ = ("_have", "_value", "executor", "future", "key")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -157,7 +157,7 @@ def split_worker_result(result: Any, ports: frozenset, resident_inputs: set) -> 
     return result, resident
 
 
-def bind_result(result: Any, future: Optional[Any], executor: Any) -> None:
+def bind_result(result: Any, future: Any | None, executor: Any) -> None:
     """On the net: point the placeholders of a split result at the job's future."""
     from netrun.net.deferred import DeferredActionType
 

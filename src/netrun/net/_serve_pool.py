@@ -33,7 +33,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["ExecutionLogFile", "PoolServerContext", "request_pool_shutdown"]
 
@@ -51,7 +51,7 @@ class ExecutionLogFile:
         from netrun.rpc import _codec
 
         node = key[len("net:node:"):] if key.startswith("net:node:") else None
-        error: Optional[BaseException] = None if ok else value
+        error: BaseException | None = None if ok else value
         if ok and isinstance(value, bytes) and node is not None:
             try:  # a node's epoch: its outcome is inside the runner's result
                 result = _codec.loads(value)
@@ -91,9 +91,9 @@ class PoolServerContext:
     ``port`` are known once started (port ``0`` picks a free one)."""
 
     def __init__(self, config_or_path: Any, host: str = "127.0.0.1", port: int = 8080, *,
-                 log_file: Optional[str | os.PathLike[str]] = None, worker_name: str = "execution_manager",
-                 token: Optional[str | bytes] = None, certfile: Optional[str] = None,
-                 keyfile: Optional[str] = None) -> None:
+                 log_file: str | os.PathLike[str] | None = None, worker_name: str = "execution_manager",
+                 token: str | bytes | None = None, certfile: str | None = None,
+                 keyfile: str | None = None) -> None:
         from netrun.execution.server import create_execution_manager_server
         from netrun.rpc._secure import resolve_token
 
@@ -129,7 +129,7 @@ class PoolServerContext:
     def is_running(self) -> bool:
         return self._running is not None
 
-    async def start(self) -> "PoolServerContext":
+    async def start(self) -> PoolServerContext:
         """Listen (returns once the socket is bound)."""
         if self._cm is not None:
             raise RuntimeError(f"Net.serve_pool: the server is already running at {self.url}")
@@ -147,7 +147,7 @@ class PoolServerContext:
             finally:
                 self._running = None
 
-    async def wait_until_stopped(self, timeout: Optional[float] = None) -> None:
+    async def wait_until_stopped(self, timeout: float | None = None) -> None:
         """Serve until a client asks for shutdown (``net.request_pool_shutdown``), then stop.
         ``timeout`` (seconds) raises ``TimeoutError`` and leaves the server running."""
         if self._cm is None:
@@ -155,10 +155,10 @@ class PoolServerContext:
         await asyncio.wait_for(self.server.wait_for_shutdown(), timeout)
         await self.stop()
 
-    async def __aenter__(self) -> "PoolServerContext":
+    async def __aenter__(self) -> PoolServerContext:
         return await self.start()
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
 

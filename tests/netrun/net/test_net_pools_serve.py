@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -136,7 +135,6 @@ def served(tmp_path, monkeypatch):
 def test_a_net_runs_its_nodes_on_a_served_pool_and_shuts_the_server_down(served):
     proc, definition, log_file, url = served
     assert Path(definition.parent / "ready").read_text() == url
-    server_workers = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
 
     net = Net.from_setup(load_runtime_setup(definition), handle_sigint=False)
     try:
@@ -146,7 +144,8 @@ def test_a_net_runs_its_nodes_on_a_served_pool_and_shuts_the_server_down(served)
         # the values went through both nodes, on the server's worker processes
         assert sorted(x for x, _ in results) == [2, 4, 8]
         pids = {pid for _, pid in results}
-        assert pids <= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)} | server_workers
+        server_workers = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}  # the net's pool
+        assert pids <= server_workers
         assert os.getpid() not in pids
         # the failure travelled back and follows the net's error policy
         [entry] = net.dead_letter_queue.get_all()
@@ -161,7 +160,7 @@ def test_a_net_runs_its_nodes_on_a_served_pool_and_shuts_the_server_down(served)
         assert proc.returncode == 0, err
         assert "server stopped" in out
         _wait_for(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                                  for p in pids), 15, "the server's worker processes to exit")
+                                  for p in server_workers), 15, "the server's worker processes to exit")
     finally:
         net.stop()
 
@@ -172,7 +171,7 @@ def test_a_net_runs_its_nodes_on_a_served_pool_and_shuts_the_server_down(served)
     assert by_value[("doubling 2",)]["outcome"] == "success" and by_value[("doubling 2",)]["error"] is None
     [failed] = [r for r in runs if r["outcome"] == "error"]
     assert failed["node"] == "double" and failed["error"] == "ValueError: no threes here"
-    assert {r["pid"] for r in runs} <= pids | server_workers
+    assert {r["pid"] for r in runs} <= server_workers
 
 
 @pytest.mark.timeout(60)
