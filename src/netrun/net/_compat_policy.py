@@ -325,10 +325,11 @@ def fire_init_nodes(net: Any) -> list[str]:
     core.on_started = None
     net._compat_inited = True
     ids = []
+    held = core.target_holds or {}  # run_to_targets holds nodes off: their own state counts
     for name in getattr(net, "_compat_init_nodes", ()):
         node = core.nodes[name]
-        if node.enabled and node.exec_func is not None:
-            ids.append(core.inject_epoch(name))
+        if held.get(name, node.enabled) and node.exec_func is not None:
+            ids.append(core.inject_epoch(name))  # a held node's epoch waits for the hold to end
     return ids
 
 

@@ -227,3 +227,27 @@ def test_disable_node_during_a_hold_sticks_after_it(build):
     net.enable_node("X")
     net.start()
     assert seen_x == [("in", "waits")]
+
+
+def test_run_on_init_nodes_outside_the_targets_still_run_later():
+    """A first run_to_targets fires only the run_on_init nodes that feed the targets; the
+    others wait (they were lost before: the hold made them look disabled) and run with the
+    next full run. A run_on_init node disabled in the config stays unrun."""
+    from _config_nets import config, double, edge as cedge, fn, sink, source
+
+    def other() -> int:
+        return 99
+
+    cfg = config([fn("source", source, run_on_init=True), fn("other", other, run_on_init=True),
+                  fn("off", other, run_on_init=True, enabled=False),
+                  fn("double", double), fn("sink", sink)],
+                 [cedge("source", "double"), cedge("double", "sink")])
+    net = Net(cfg, handle_sigint=False)
+    try:
+        [salvo] = net.run_to_targets("sink")
+        assert salvo.packets == {"x": [10]} and net.flush_all_output_queues() == {}
+        net.run_until_blocked()
+        assert net.flush_all_output_queues() == {"other::out": [99], "sink::out": [10]}
+        assert net.get_startable_epochs() == []
+    finally:
+        net.stop()
