@@ -23,6 +23,7 @@ import contextlib
 import sys
 import threading
 from collections import deque
+from time import time as _time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, List, Optional
 
@@ -95,13 +96,27 @@ class NodeLogEntry:
                 f"epoch_id={self.epoch_id!r}, level={self.level!r})")
 
 
+def _as_entry(record: tuple) -> NodeLogEntry:
+    """A :class:`NodeLogEntry` from a stored ``(message, time, epoch_id, level)`` record
+    (``time``: a ``datetime`` or seconds since the epoch)."""
+    message, stamp, epoch_id, level = record
+    if not isinstance(stamp, datetime):
+        stamp = datetime.fromtimestamp(stamp, tz=timezone.utc)
+    return NodeLogEntry(message, stamp, epoch_id, level)
+
+
 class NodeLog:
-    """Thread-safe log of one node, optionally bounded (oldest entries dropped)."""
+    """Thread-safe log of one node, optionally bounded (oldest entries dropped).
+
+    Entries are kept as plain ``(message, time, epoch_id, level)`` tuples (cheap to make
+    and, unlike objects, not followed by the garbage collector); readers get
+    :class:`NodeLogEntry` objects, built when read.
+    """
 
     def __init__(self, node_name: str, max_entries: Optional[int] = None) -> None:
         self.node_name = node_name
         self.max_entries = max_entries
-        self._entries: deque[NodeLogEntry] = deque(maxlen=max_entries)
+        self._entries: deque[tuple] = deque(maxlen=max_entries)
         self._lock = threading.Lock()
         # epoch -> absolute index of its first entry (entries ever appended = _count), so
         # one epoch's lines are found by scanning back from the end only as far as needed
@@ -109,22 +124,22 @@ class NodeLog:
         self._count = 0
 
     def add(self, message: str, epoch_id: Optional[str] = None, level: str = "info",
-            timestamp: Optional[datetime] = None) -> NodeLogEntry:
-        """Append an entry (timestamp defaults to now; a :class:`LogMessage` brings its level)."""
+            timestamp: Optional[datetime | float] = None) -> None:
+        """Append an entry (``timestamp``: a ``datetime`` or seconds since the epoch, default
+        now; a :class:`LogMessage` brings its level)."""
         if type(message) is LogMessage and level == "info":
             level = message.level
-        entry = NodeLogEntry(message, timestamp, epoch_id, level)
         if self.max_entries == 0:
-            return entry  # a log that keeps nothing
+            return  # a log that keeps nothing
+        record = (message, _time() if timestamp is None else timestamp, epoch_id, level)
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append(record)
             first = self._first
             if epoch_id is not None and epoch_id not in first:
                 first[epoch_id] = self._count
                 if self.max_entries is not None and len(first) > 2 * self.max_entries + 1024:
                     self._forget_evicted()
             self._count += 1
-        return entry
 
     def _forget_evicted(self) -> None:
         # epochs whose first entry has left a bounded log are forgotten (lock held)
@@ -140,7 +155,7 @@ class NodeLog:
         with self._lock:
             return list(self._first)
 
-    def _epoch_entries(self, epoch_id: str) -> List[NodeLogEntry]:
+    def _epoch_entries(self, epoch_id: str) -> List[tuple]:
         # lock held: scan back from the newest entry to the epoch's first one
         start = self._first.get(epoch_id)
         if start is None:
@@ -152,7 +167,7 @@ class NodeLog:
             if span <= 0:
                 break
             span -= 1
-            if entry.epoch_id == epoch_id:
+            if entry[2] == epoch_id:
                 out.append(entry)
         out.reverse()
         return out
@@ -161,12 +176,12 @@ class NodeLog:
         """Entries, oldest first; optionally one epoch's, optionally only the last ``limit``."""
         with self._lock:
             if epoch_id is not None:
-                entries = self._epoch_entries(str(epoch_id))
+                records = self._epoch_entries(str(epoch_id))
             else:
-                entries = list(self._entries)
+                records = list(self._entries)
         if limit is not None:
-            entries = entries[-limit:] if limit > 0 else []
-        return entries
+            records = records[-limit:] if limit > 0 else []
+        return [_as_entry(r) for r in records]
 
     def clear(self) -> None:
         """Remove every entry."""
@@ -256,12 +271,12 @@ class PrintTarget:
         self.locate = locate
 
     def write(self, text: str) -> None:
-        stamp = datetime.now(timezone.utc)
+        stamp = _time()
         for line in text.splitlines():
             if not line.strip():
                 continue
             if self.sink is not None:
-                self.sink.append((stamp, line))
+                self.sink.append((datetime.fromtimestamp(stamp, tz=timezone.utc), line))
             elif self.log is not None:  # (the log's own epoch index tells its node)
                 self.log.add(line, self.epoch_id, "info", stamp)
 
