@@ -257,3 +257,22 @@ def test_node_log_bounds_and_manager():
     for t in threads:
         t.join()
     assert len(log) == 2
+
+
+def test_node_log_reads_back_entries_with_datetime_timestamps():
+    from datetime import datetime, timezone
+
+    log = NodeLog("n", max_entries=2)
+    log.add("a", "e1", timestamp=1_700_000_000.25)
+    log.add("b", "e2", "warning", datetime(2024, 1, 2, tzinfo=timezone.utc))
+    log.add("c", "e2")
+    entries = log.get_entries()
+    assert [e.message for e in entries] == ["b", "c"] and len(log) == 2
+    assert entries[0].timestamp == datetime(2024, 1, 2, tzinfo=timezone.utc) and entries[0].level == "warning"
+    assert entries[1].timestamp.tzinfo is not None
+    assert (datetime.now(timezone.utc) - entries[1].timestamp).total_seconds() < 5
+    assert [e.message for e in log.get_entries(epoch_id="e2")] == ["b", "c"]
+    assert log.add("d") is None
+    first = NodeLog("m")
+    first.add("x", "e", timestamp=1_700_000_000.25)
+    assert first.get_entries()[0].timestamp == datetime.fromtimestamp(1_700_000_000.25, tz=timezone.utc)
