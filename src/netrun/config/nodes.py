@@ -590,16 +590,26 @@ def _check_condition(
             problems.append(Problem(
                 loc=[*loc, "ports", port], type="unknown_port", value=port,
                 msg=f"{label} salvo condition {cname!r} of node {node!r} takes packets from "
-                    f"port {port!r}, which the node does not have",
+                    f"port {port!r}, {_why_not_usable(port)}",
                 expected=f"one of the node's {label} ports: {known}"))
     for port in term_port_names(cond.term):
         if port not in ports:
             problems.append(Problem(
                 loc=[*loc, "term"], type="unknown_port", value=port,
                 msg=f"{label} salvo condition {cname!r} of node {node!r} tests port {port!r}, "
-                    "which the node does not have",
+                    f"{_why_not_usable(port)}",
                 expected=f"one of the node's {label} ports: {known}"))
     return problems
+
+
+def _why_not_usable(port: str) -> str:
+    """Why a salvo condition may not name ``port`` (a reserved or an unknown port)."""
+    if is_control_port(port):
+        return ("a control port: the runtime applies controls itself, so user salvo conditions "
+                "cannot use it (send controls with net.send_control)")
+    if is_signal_port(port):
+        return "a signal port: the runtime sends signals itself, so user salvo conditions cannot use it"
+    return "which the node does not have"
 
 
 class ExposedPortConfig(ConfigModel):

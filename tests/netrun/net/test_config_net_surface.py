@@ -166,15 +166,17 @@ def _send(node):
 @pytest.mark.parametrize("change, message", [
     (lambda n: _go(n)["term"].update(port_name="__control_start_epoch__"),
      r"in_salvo_conditions\.go\.term: input salvo condition 'go' of node 'A' tests port "
-     r"'__control_start_epoch__'"),
+     r"'__control_start_epoch__', a control port: the runtime applies controls itself"),
     (lambda n: _go(n)["ports"].update({"__control_start_epoch__": {"type": "all"}}),
-     r"input salvo condition 'go' of node 'A' takes packets from port '__control_start_epoch__'"),
+     r"input salvo condition 'go' of node 'A' takes packets from port '__control_start_epoch__', "
+     r"a control port: .* \(send controls with net.send_control\)"),
     (lambda n: n["in_salvo_conditions"].update({"__control_start_epoch__": dict(_go(n))}),
      r"input salvo condition name '__control_start_epoch__' uses a reserved prefix \(__signal_/__control_\)"),
     (lambda n: _send(n)["ports"].update({"__signal_epoch_started__": {"type": "all"}}),
-     r"output salvo condition 'send' of node 'A' takes packets from port '__signal_epoch_started__'"),
+     r"output salvo condition 'send' of node 'A' takes packets from port '__signal_epoch_started__', "
+     r"a signal port: the runtime sends signals itself"),
     (lambda n: _send(n)["term"].update(port_name="__signal_epoch_started__"),
-     r"output salvo condition 'send' of node 'A' tests port '__signal_epoch_started__'"),
+     r"output salvo condition 'send' of node 'A' tests port '__signal_epoch_started__', a signal port"),
     (lambda n: n["out_salvo_conditions"].update({"__signal_epoch_started__": dict(_send(n))}),
      r"output salvo condition name '__signal_epoch_started__' uses a reserved prefix"),
 ], ids=["in-term", "in-ports", "in-name", "out-ports", "out-term", "out-name"])
