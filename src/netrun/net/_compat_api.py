@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from netrun._util.compat import ExceptionGroup as _ExceptionGroup
 from netrun.errors import EpochNotFoundError, NetStateError, NodeConfigError
 from netrun.net._controls import set_node_enabled
 from netrun.net._compat_policy import fire_init_nodes, is_loop_of_core
@@ -507,7 +508,7 @@ class CompatMethods:
         errors, policy.exception_queue = policy.exception_queue, []
         if len(errors) == 1:
             raise errors[0]
-        raise ExceptionGroup("Multiple epoch failures", errors)
+        raise _ExceptionGroup("Multiple epoch failures", errors)
 
     def clear_dead_letter_queue(self) -> list:
         """Return the dead-letter entries and empty the queue."""

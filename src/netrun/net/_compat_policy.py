@@ -35,6 +35,8 @@ import time
 import traceback
 from typing import Any
 
+from netrun._util.compat import BaseExceptionGroup, ExceptionGroup
+
 from netrun.errors import (
     EpochError,
     MaxEpochsExceeded,
@@ -195,12 +197,16 @@ class FailurePolicy:
         if self.node_print.get(node.name, self.print_exceptions):
             print(f"netrun: {error}", file=sys.stderr)
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        self.report(core, node, error)
+
+    def report(self, core: Any, node: Any, error: BaseException) -> None:
+        """Queue ``error`` in ``exception_queue``, or (when ``node`` propagates exceptions)
+        raise it at the end of the run: epochs already running finish normally (their
+        packets are kept), no new ones start, and several failures in one run are all
+        raised, as an ExceptionGroup, none dropped."""
         if not self.propagates(node):
             self.exception_queue.append(error)
             return
-        # Raise at the end of the run; epochs already running finish normally (their
-        # packets are kept), no new ones start. Several failures in the same run are all
-        # raised, as an ExceptionGroup, none dropped.
         pending = core.pending_raise
         if pending is None:
             core.pending_raise = error

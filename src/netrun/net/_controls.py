@@ -396,20 +396,9 @@ class ControlHandler:
         """Like a failed epoch under the config front door's policy (``_compat_policy.py``):
         an :class:`EpochError` chaining the :class:`ControlFailed`, raised at the end of the
         run when the node propagates exceptions, else put in ``net.exception_queue``."""
-        core = self.core
         wrapped = EpochError(f"{type(error).__name__}: {error}", node_name=node.name, epoch_id=epoch_id)
         wrapped.__cause__ = error
-        if not policy.propagates(node):
-            policy.exception_queue.append(wrapped)
-            return
-        pending = core.pending_raise
-        if pending is None:
-            core.pending_raise = wrapped
-        elif isinstance(pending, BaseExceptionGroup):
-            core.pending_raise = BaseExceptionGroup(pending.message, [*pending.exceptions, wrapped])
-        else:
-            core.pending_raise = ExceptionGroup("Multiple epoch failures", [pending, wrapped])
-        core.pause_requested = True
+        policy.report(self.core, node, wrapped)
 
 
 class ControlMethods:

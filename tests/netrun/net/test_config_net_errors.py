@@ -13,8 +13,9 @@ import asyncio
 import time
 
 import pytest
-
 from _config_nets import boom, config, double, edge, fn, manual, sink
+
+from netrun._util.compat import ExceptionGroup as _ExceptionGroup
 from netrun.errors import (
     CannotFinishNonEmptyEpochError,
     EpochError,
@@ -164,7 +165,7 @@ def test_several_failures_in_one_run_are_all_raised(nets):
     net = nets(config([manual("b", late_boom), manual("c", late_boom)]))
     net.inject_data("b", "x", [1])
     net.inject_data("c", "x", [2])
-    with pytest.raises(ExceptionGroup, match="Multiple epoch failures") as info:
+    with pytest.raises(_ExceptionGroup, match="Multiple epoch failures") as info:
         net.run_until_blocked()
     assert sorted(e.node_name for e in info.value.exceptions) == ["b", "c"]
 
@@ -177,7 +178,7 @@ def test_exception_queue_without_propagation(nets):
     net.run_until_blocked()  # does not raise
     assert net.flush_output_queue("d::out") == [6]
     assert [type(e) for e in net.exception_queue] == [EpochError, EpochError]
-    with pytest.raises(ExceptionGroup, match="Multiple epoch failures") as info:
+    with pytest.raises(_ExceptionGroup, match="Multiple epoch failures") as info:
         net.propagate_exceptions()
     assert {str(e.__cause__) for e in info.value.exceptions} == {"boom 1", "boom 2"}
     assert net.exception_queue == []
