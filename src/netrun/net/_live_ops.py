@@ -44,7 +44,7 @@ class LiveOpsMixin:
         with engine.lock:
             if ctx._closed is not None:
                 ctx._check_open()
-            lane = engine.quiet  # the engine's fast lane, when no history/transaction records
+            lane = engine.quiet  # the engine's fast lane (recording on the history's tape if any), no transaction
             pid = lane.create(ctx.epoch_id) if lane is not None else engine.create_packet_held(ctx.epoch_id)
             if func is None:
                 self.store.store_value(pid, value)
