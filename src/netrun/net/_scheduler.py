@@ -341,8 +341,12 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
 
     def _task_done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None and self.run_error is None:
-            self.run_error = task.exception()
+        if not task.cancelled() and task.exception() is not None:
+            # a bug in failure handling or a callback task: the epoch it was handling can
+            # no longer be accounted for, so end the run with the error instead of waiting
+            # for that epoch forever
+            self.internal_error(task.exception())
+            return
         self.wake()
 
     def request_pause(self) -> None:

@@ -306,3 +306,31 @@ def test_dlq_configuration_errors():
         DeadLetterQueue("file")
     with pytest.raises(NodeConfigError, match="needs dead_letter_callback"):
         DeadLetterQueue("callback")
+
+
+def test_an_internal_error_in_failure_handling_ends_the_run_instead_of_hanging(make_net):
+    """A bug in the failure path (simulated: cancelling the epoch in the engine raises) used
+    to leave the failing epoch counted as running, so the run waited for it forever."""
+    net = make_net(pipeline("A", "B"), on_error="continue")
+    net.set_node_exec("A", passthrough)
+    net.set_node_exec("B", flaky(5, []))
+    net.inject_data("A", "in", [10])
+
+    def broken(run):
+        raise RuntimeError("internal bug in the failure path")
+
+    net._core._cancel_in_engine = broken
+    done = threading.Event()
+    errors: list = []
+
+    def run():
+        try:
+            net.start()
+        except BaseException as exc:  # noqa: BLE001 - what the run raised is the result
+            errors.append(exc)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(10), "the run hung after an internal error in failure handling"
+    assert [type(e) for e in errors] == [RuntimeError]
+    assert str(errors[0]) == "internal bug in the failure path"
