@@ -36,9 +36,8 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,58 +51,29 @@ from netrun.storage.errors import (
 )
 from netrun.storage.hashing import HashMethod, canonical_bytes, code_fingerprint, hash_bytes, stable_hash
 from netrun.storage.lazy import LazyPacketValueSpec, StoredValueRef, resolve_value
-from netrun.storage.serialization import PicklingMethod, pickle_data, unpickle_data
+from netrun.storage._cache_format import (
+    META_NODE,
+    PLAIN_TYPES,
+    CachedEpochData,
+    CachedOutputSalvo,
+    NodeStore,
+    decode_entry,
+    encode_entry,
+    salvo_bytes,
+)
+from netrun.storage.serialization import PicklingMethod, pickle_data
 
 __all__ = ["CachedOutputSalvo", "CachedEpochData", "EffectiveCacheConfig", "EpochCache", "NetCacheStore"]
 
 _log = logging.getLogger(__name__)
 
 _KEY_FORMAT = "netrun-epoch-cache/1"
-_META_NODE = "__meta__:node_name"
+_META_NODE = META_NODE
 _META_EPOCHS = "__meta__:epoch_count"
 _META_HITS = "__meta__:hits"
 _META_MISSES = "__meta__:misses"
 _META_STORES = "__meta__:stores"
 _SLOT = "__slot__:"
-
-
-@dataclass
-class CachedOutputSalvo:
-    """One output salvo an epoch sent: its condition name and the values per port, in
-    the order they were loaded."""
-
-    salvo: str
-    values_by_port: dict[str, list[Any]]
-
-
-@dataclass
-class CachedEpochData:
-    """Everything recorded about one epoch (what a hit replays)."""
-
-    input_salvo_hash: str
-    node_name: str
-    net_version: int
-    node_version: int | None
-    cache_what: str
-    input_values_by_port: dict[str, list[Any]]
-    output_salvos: list[CachedOutputSalvo] = field(default_factory=list)
-    consumed_input_ports: set[str] = field(default_factory=set)
-    original_epoch_id: str | None = None
-    cached_at: str = ""
-
-    @property
-    def output_port_values(self) -> dict[str, list[Any]]:
-        """All output values by port, across salvos (the published runtime's field)."""
-        merged: dict[str, list[Any]] = {}
-        for salvo in self.output_salvos:
-            for port, values in salvo.values_by_port.items():
-                merged.setdefault(port, []).extend(values)
-        return merged
-
-    @property
-    def output_salvo_names(self) -> list[str]:
-        """The names of the salvos sent, in order."""
-        return [salvo.salvo for salvo in self.output_salvos]
 
 
 @dataclass(frozen=True)
@@ -129,60 +99,6 @@ class EffectiveCacheConfig:
         return not matches_any(port, list(self.exclude_ports or ()))
 
 
-# values that are never lazy (compute_key skips the lazy-value check for them)
-_PLAIN = frozenset({int, str, float, bool, bytes, type(None), tuple, list, dict})
-
-
-def _value_bytes(value: Any) -> bytes:
-    cls = type(value)
-    if cls is int:
-        data = str(value).encode()
-        return b"i" + len(data).to_bytes(8, "big") + data
-    if cls is str:
-        data = value.encode("utf-8", "surrogatepass")
-        return b"s" + len(data).to_bytes(8, "big") + data
-    return canonical_bytes(value)
-
-
-def salvo_bytes(ports: list[tuple[str, list[Any]]]) -> bytes:
-    """``canonical_bytes(ports)`` for ``[(port, [value, ...]), ...]``, the same bytes (so the
-    same keys) built without the general encoder's dispatch for the list/tuple levels and
-    for ``int`` / ``str`` values: a quarter of the time of the key of a small salvo."""
-    body = b""
-    for port, values in ports:
-        name = port.encode("utf-8", "surrogatepass")
-        encoded = b"".join([_value_bytes(v) for v in values])
-        inner = b"s" + len(name).to_bytes(8, "big") + name + b"l" + len(encoded).to_bytes(8, "big") + encoded
-        body += b"t" + len(inner).to_bytes(8, "big") + inner
-    return b"l" + len(body).to_bytes(8, "big") + body
-
-
-_ENTRY_TAG = "netrun.cache-entry/2"
-
-
-def _encode(entry: CachedEpochData) -> tuple:
-    """An entry as a tuple of plain data: unpickled in about half the time of the dataclasses
-    (a disk hit reads one per epoch)."""
-    return (_ENTRY_TAG, entry.input_salvo_hash, entry.node_name, entry.net_version, entry.node_version,
-            entry.cache_what, entry.input_values_by_port,
-            [(salvo.salvo, salvo.values_by_port) for salvo in entry.output_salvos],
-            sorted(entry.consumed_input_ports), entry.original_epoch_id, entry.cached_at)
-
-
-def _decode(data: bytes, effective: EffectiveCacheConfig) -> CachedEpochData:
-    """The entry stored as ``data`` (:func:`_encode`'s tuple; an entry written by an earlier
-    netrun as the pickled dataclass is read too). Anything else raises ``CacheError``."""
-    obj = unpickle_data(data, effective.pickling_method)
-    if type(obj) is tuple and obj and obj[0] == _ENTRY_TAG:
-        return CachedEpochData(obj[1], obj[2], obj[3], obj[4], obj[5], obj[6],
-                               [CachedOutputSalvo(name, values) for name, values in obj[7]], set(obj[8]),
-                               obj[9], obj[10])
-    if isinstance(obj, CachedEpochData):
-        return obj
-    raise CacheError(f"an entry holds a {type(obj).__name__}, not an epoch cache entry",
-                     fix="clear the cache (net.cache.clear(node)); it was written by other code")
-
-
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
@@ -190,48 +106,6 @@ def _now() -> str:
 def _node_dir_name(node_name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", node_name)[:60] or "node"
     return f"{slug}-{stable_hash(node_name)[:10]}"
-
-
-class _NodeStore:
-    """The diskcache directory of one node."""
-
-    def __init__(self, directory: Path, node_name: str) -> None:
-        import diskcache
-
-        self.directory = directory
-        # No eviction: entries leave only by clear() or sampling, never silently.
-        self.cache = diskcache.Cache(str(directory), eviction_policy="none", timeout=30)
-        if self.cache.get(_META_NODE) is None:
-            self.cache.set(_META_NODE, node_name)
-
-    def close(self) -> None:
-        self.cache.close()
-
-    def fetch_many(self, keys: list[str]) -> dict[str, bytes]:
-        """The stored bytes of those ``keys`` that have an entry, in one SQLite query per 500
-        keys (the row layout of diskcache 5's ``Cache.get`` fast path: string keys are stored
-        raw, without expiry here). A diskcache without that layout is read key by key."""
-        cache = self.cache
-        sql = getattr(cache, "_sql", None)
-        disk = getattr(cache, "_disk", None)
-        if sql is None or disk is None or not hasattr(disk, "fetch"):
-            return {k: v for k in keys if (v := cache.get(k)) is not None}
-        found: dict[str, bytes] = {}
-        now = time.time()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            rows = sql("SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN ("
-                       + ",".join("?" * len(chunk)) + ") AND (expire_time IS NULL OR expire_time > ?)",
-                       (*chunk, now)).fetchall()
-            for key, mode, filename, value in rows:
-                if mode == 1 and type(value) is bytes:  # diskcache's MODE_RAW: the bytes themselves
-                    found[key] = value
-                    continue
-                try:
-                    found[key] = disk.fetch(mode, filename, value, False)
-                except OSError:  # removed between the query and the read: a miss
-                    continue
-        return found
 
 
 class EpochCache:
@@ -262,7 +136,7 @@ class EpochCache:
         self._directory: Path | None = (
             None if self.config.storage_path is None else Path(self.config.storage_path).expanduser()
         )
-        self._stores: dict[str, _NodeStore] = {}
+        self._stores: dict[str, NodeStore] = {}
         self._nodes: dict[str, tuple[NodeCacheConfig | None, str]] = {}
         self._session: dict[str, dict[str, int]] = {}
         self._effective: dict[str, EffectiveCacheConfig] = {}
@@ -395,7 +269,7 @@ class EpochCache:
         hashable = self._hashable
         for port in sorted(inputs_by_port) if len(inputs_by_port) > 1 else inputs_by_port:
             if every_port or effective.port_in_key(port):
-                values = [v if type(v) in _PLAIN else hashable(v, effective) for v in inputs_by_port[port]]
+                values = [v if type(v) in PLAIN_TYPES else hashable(v, effective) for v in inputs_by_port[port]]
                 ports.append((port, values))
         try:
             return hash_bytes(prefix + salvo_bytes(ports), effective.hash_method)
@@ -414,13 +288,13 @@ class EpochCache:
 
     # --- entries ------------------------------------------------------------------------
 
-    def _store(self, node_name: str) -> _NodeStore:
+    def _store(self, node_name: str) -> NodeStore:
         with self._lock:
             if self._closed:
                 raise CacheError("the epoch cache is closed", fix="create a new EpochCache", node=node_name)
             store = self._stores.get(node_name)
             if store is None:
-                store = self._stores[node_name] = _NodeStore(self.directory / _node_dir_name(node_name), node_name)
+                store = self._stores[node_name] = NodeStore(self.directory / _node_dir_name(node_name), node_name)
             return store
 
     def _count(self, node_name: str, what: str) -> None:
@@ -449,7 +323,7 @@ class EpochCache:
             self._count(node_name, "misses")
             return None
         try:
-            entry = _decode(data, effective)
+            entry = decode_entry(data, effective.pickling_method)
         except StorageError as exc:
             _log.warning("node %r: dropping unreadable cache entry %s: %s", node_name, key, exc)
             self._store(node_name).cache.delete(key)
@@ -476,7 +350,7 @@ class EpochCache:
         found: dict[str, CachedEpochData] = {}
         for key, data in raw.items():
             try:
-                found[key] = _decode(data, effective)
+                found[key] = decode_entry(data, effective.pickling_method)
             except StorageError:
                 continue
         return found
@@ -540,7 +414,7 @@ class EpochCache:
         return entry
 
     @staticmethod
-    def _write_error(node_name: str, store: _NodeStore, exc: BaseException) -> StorageError:
+    def _write_error(node_name: str, store: NodeStore, exc: BaseException) -> StorageError:
         """A failed diskcache write as a storage error naming the node and the directory."""
         where = f"epoch cache '{store.directory}'"
         text = f"{type(exc).__name__}: {exc}"
@@ -558,7 +432,7 @@ class EpochCache:
 
     def _pickle(self, entry: CachedEpochData, effective: EffectiveCacheConfig) -> bytes:
         try:
-            return pickle_data(_encode(entry), effective.pickling_method, **effective.pickling_args)
+            return pickle_data(encode_entry(entry), effective.pickling_method, **effective.pickling_args)
         except ValueNotSerializableError as exc:
             port, direction = self._unpicklable_port(entry, effective)
             where = f"epoch cache '{self.directory}'"
@@ -596,7 +470,7 @@ class EpochCache:
             if data is None:
                 continue
             try:
-                found.append(_decode(data, effective))
+                found.append(decode_entry(data, effective.pickling_method))
             except StorageError as exc:
                 _log.warning("node %r: skipping unreadable cache entry %s: %s", node_name, key, exc)
         return sorted(found, key=lambda e: e.cached_at)
@@ -612,7 +486,7 @@ class EpochCache:
     def output_for_input(self, node_name: str, inputs_by_port: dict[str, list[Any]]) -> CachedEpochData | None:
         """The stored entry for these input values, if any (not counted as a hit or miss)."""
         data = self._store(node_name).cache.get(self.compute_key(node_name, inputs_by_port))
-        return None if data is None else _decode(data, self.effective_config(node_name))
+        return None if data is None else decode_entry(data, self.effective_config(node_name).pickling_method)
 
     def clear_for_input(self, node_name: str, inputs_by_port: dict[str, list[Any]]) -> bool:
         """Remove the entry for these input values; whether one existed."""

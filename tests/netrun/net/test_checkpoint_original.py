@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 
 import pytest
-from test_checkpoint import NET, _build, _stopped_mid_run, _uninterrupted, nets, project  # noqa: F401
+from test_checkpoint import NET, NODES, _build, _stopped_mid_run, _uninterrupted
 
 from netrun import Net
 from netrun.checkpoint import (
@@ -20,6 +21,25 @@ from netrun.checkpoint import (
     save_checkpoint_state,
 )
 from netrun.storage.errors import CorruptManifestError
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "ckptnodes.py").write_text(NODES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("ckptnodes", None)
+
+
+@pytest.fixture
+def nets():
+    made = []
+    yield made
+    for net in made:
+        try:
+            net.stop()
+        except Exception:
+            pass
+
 
 ORIGINAL_FILES = {"metadata.json", "net_definition.toml", "packet_states.json", "packet_values.pkl",
                   "node_configs.json", "history.jsonl"}
