@@ -26,19 +26,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import warnings
 import weakref
 from collections import deque
 from typing import Any, Callable, Optional
 
-from netrun._util.aio import run_coroutine_blocking
-from netrun._util.callables import callable_name, is_async_callable
-from netrun.errors import NetStateError, NodeConfigError, NodeLifecycleError, NodeNotFoundError
+from netrun._util.callables import is_async_callable
+from netrun.errors import NetStateError, NodeConfigError, NodeNotFoundError
 from netrun.net._engine import Engine
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
 from netrun.net._pool_choice import pick_pool
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
+from netrun.net._node_functions import NodeFunctionsMixin
 from netrun.net._observability import Observability
 from netrun.net._controls import setup_controls
 from netrun.net._records import EpochRun, NodeRuntime, next_sequence as _next_seq, waiting_state
@@ -54,7 +53,7 @@ __all__ = ["Scheduler", "ADVANCE_BATCH"]
 ADVANCE_BATCH = 256
 
 
-class Scheduler(LifecycleMixin, LiveOpsMixin):
+class Scheduler(LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
     """See the module docstring. Built by a ``Net`` front door; not public API."""
 
     def __init__(self, graph: Any, *, net: Any, store: Any, dlq: Any, history: Any, logs: Any,
@@ -600,88 +599,6 @@ class Scheduler(LifecycleMixin, LiveOpsMixin):
             if best_free is None or free > best_free:
                 best, best_free = executor, free
         return best
-
-    # ================================================================== start / stop functions
-    async def ensure_started(self) -> None:
-        """Start pools and run start functions not run yet (once per net lifetime)."""
-        if self.controls is not None:
-            self.controls.reclaim()  # control epochs re-queued as data (checkpoint, set_node_exec)
-        for executor in self.executors.values():
-            await executor.start(self)
-        per_pool: dict[str, list[NodeRuntime]] = {}
-        fresh = [n for n in self.nodes.values() if not n.started_funcs] if self.signals is not None else None
-        for node in self.nodes.values():
-            if self.controls is not None and node.name in self.controls.closed:
-                continue  # closed by a close_node control, until an init_node control
-            if node.started_funcs or (node.compat is not None and node.compat.init_pending):
-                continue  # (a defer_init node starts before its first epoch)
-            node.started_funcs = True
-            if node.start_func is None:
-                continue
-            pooled = [e for e in node.executors if e is not self.main]
-            if pooled and node.config.pool_init_mode == "per_worker":
-                for executor in pooled:
-                    per_pool.setdefault(executor.name, []).append(node)
-                continue
-            await self.call_lifecycle(node, node.start_func, "start")
-        for pool, nodes in per_pool.items():
-            await self.executors[pool].init_nodes(self, nodes)
-        if fresh:
-            self.signals.node_event([n for n in fresh if n.started_funcs], "node_initialized")
-        self.started = True
-        if self.on_started is not None:  # run_on_init nodes (config front door)
-            self.on_started()
-
-    async def call_lifecycle(self, node: NodeRuntime, func: Callable[..., Any], phase: str) -> None:
-        try:
-            result = func(self.net)
-            if asyncio.iscoroutine(result) or hasattr(result, "__await__"):
-                await result
-        except Exception as exc:
-            if phase == "start":
-                node.started_funcs = False
-                raise NodeLifecycleError(node.name, phase, exc) from exc
-            self.report_lifecycle_error(node, phase, exc)
-
-    def call_lifecycle_blocking(self, node: NodeRuntime, func: Callable[..., Any]) -> None:
-        """Call a start/stop function from a worker thread (async ones run to completion)."""
-        result = func(self.net)
-        if asyncio.iscoroutine(result):
-            run_coroutine_blocking(result)
-
-    def report_lifecycle_error(self, node: NodeRuntime, phase: str, exc: BaseException) -> None:
-        error = NodeLifecycleError(node.name, phase, exc)
-        node.log.add(str(error), level="error")
-        warnings.warn(str(error), RuntimeWarning, stacklevel=2)
-
-    async def shutdown(self) -> None:
-        """Stop: let running epochs finish, run stop functions, close pools. Final."""
-        if self.state is NetState.STOPPED:
-            return
-        self.request_pause()
-        if self.driving:  # a run on another thread or loop: let it wind down first
-            await self.wait_idle()
-        if self.started:
-            per_pool: dict[str, list[NodeRuntime]] = {}
-            for node in self.nodes.values():
-                if node.stop_func is None or not node.started_funcs:
-                    continue
-                pooled = [e for e in node.executors if e is not self.main]
-                if pooled and node.config.pool_init_mode == "per_worker":
-                    for executor in pooled:
-                        per_pool.setdefault(executor.name, []).append(node)
-                    continue
-                await self.call_lifecycle(node, node.stop_func, "stop")
-            for pool, nodes in per_pool.items():
-                await self.executors[pool].stop_nodes(self, nodes)
-            if self.signals is not None:
-                self.signals.node_event([n for n in self.nodes.values() if n.started_funcs], "node_closed")
-        for executor in self.executors.values():
-            await executor.close(self)
-        if self.history is not None:
-            self.history.flush()
-        self.state = NetState.STOPPED
-        self._set_idle()
 
 
 def _pool_size(name: str, spec: Any) -> int:
