@@ -192,11 +192,13 @@ class BackendManifestWriter:
             meta={**self.meta, "generation": self.generation},
         )
         self.backend.write_bytes(_join(self.prefix, MANIFEST_NAME), manifest.to_json().encode("utf-8"))
-        # Published: older generations (and debris of crashed saves) can go.
+        # Published: older generations (and debris of crashed saves) can go -- only keys of
+        # this target's own generation folders: anything else under the prefix (other
+        # data in the bucket, other checkpoints in sub-folders) is never touched.
         keep = _join(self.prefix, self.generation) + "/"
-        manifest_key = _join(self.prefix, MANIFEST_NAME)
+        generations = _join(self.prefix, "gen-")
         for key in self.backend.list(self.prefix):
-            if key != manifest_key and not key.startswith(keep):
+            if key.startswith(generations) and "/" in key[len(generations):] and not key.startswith(keep):
                 try:
                     self.backend.delete(key)
                 except StorageError:

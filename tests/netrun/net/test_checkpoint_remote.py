@@ -216,3 +216,23 @@ def test_periodic_checkpoints_to_a_url(project, nets):
     nets.append(restored)
     restored.start()
     assert sorted(restored.flush_output_queue("B::out")) == [3, 4, 9]
+
+
+def test_a_save_deletes_only_its_own_older_generations(project, nets):
+    """Regression: saving to a bucket root (empty prefix) deleted every other key of the
+    bucket, and saving to ``a`` deleted a checkpoint saved under ``a/b``."""
+    bucket = f"netrun-owned-{uuid.uuid4().hex[:8]}"
+    backend = UrlBackend(f"memory://{bucket}")
+    backend.write_bytes("user_data/important.bin", b"keep me")
+    net = _paused(nets)
+    net.save_checkpoint(f"memory://{bucket}/a/b")
+    nested = sorted(backend.list("a/b"))
+    net.save_checkpoint(f"memory://{bucket}")      # the bucket root
+    net.save_checkpoint(f"memory://{bucket}")      # again: its first generation goes
+    net.save_checkpoint(f"memory://{bucket}/a")    # a parent of the nested checkpoint
+    assert backend.read_bytes("user_data/important.bin") == b"keep me"
+    assert sorted(backend.list("a/b")) == nested
+    root_generations = {k.split("/")[0] for k in backend.list("") if k.startswith("gen-")}
+    assert len(root_generations) == 1
+    assert _resume(nets, f"memory://{bucket}") == [3, 4, 5, 12]
+    assert _resume(nets, f"memory://{bucket}/a/b") == [3, 4, 5, 12]
