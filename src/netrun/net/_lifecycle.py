@@ -369,8 +369,11 @@ class LifecycleMixin:
         run.ctx = None
         self.runs.pop(run.id, None)
         node = run.node
-        node.running -= 1
-        self.running -= 1
+        # (never below zero: an internal error resets the counters while epochs still run)
+        if node.running > 0:
+            node.running -= 1
+        if self.running > 0:
+            self.running -= 1
         if self.periodic is not None:  # count, and checkpoint when due (a consistent point)
             self.periodic.epoch_ended(self)
         if self.epoch_end_callbacks or node.end_callbacks:

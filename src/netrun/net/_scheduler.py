@@ -326,7 +326,11 @@ class Scheduler(LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
         if self.run_error is None:
             self.run_error = error
         self.pause_requested = True
-        self.running = 0  # the run cannot account for its epochs any more; let it end
+        # the run cannot account for its epochs any more: let it end (the counters restart
+        # from zero, and epochs still in flight never take them below it)
+        self.running = 0
+        for node in self.nodes.values():
+            node.running = 0
         self.tasks.clear()
         self.wake()
 

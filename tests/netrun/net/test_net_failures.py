@@ -334,3 +334,30 @@ def test_an_internal_error_in_failure_handling_ends_the_run_instead_of_hanging(m
     assert done.wait(10), "the run hung after an internal error in failure handling"
     assert [type(e) for e in errors] == [RuntimeError]
     assert str(errors[0]) == "internal bug in the failure path"
+
+
+def test_after_an_internal_error_the_next_run_works(make_net):
+    """The counters an internal error resets never go negative when the epochs that were
+    still running end, so a later run neither hangs nor miscounts."""
+    async def a_slow_for_big_values(ctx, packets):
+        [pid] = packets["in"]
+        value = await ctx.consume_packet(pid)
+        await asyncio.sleep(0 if value == 1 else 0.3)  # 2 and 3 are still running when B fails
+        await ctx.load_output_port("out", await ctx.create_packet(value))
+        await ctx.send_output_salvo("send")
+
+    net = make_net(pipeline("A", "B"), on_error="continue")
+    net.set_node_exec("A", a_slow_for_big_values)
+    net.set_node_exec("B", flaky(1, []))
+    net.inject_data("A", "in", [1, 2, 3])
+    original = net._core._cancel_in_engine
+    net._core._cancel_in_engine = lambda run: (_ for _ in ()).throw(RuntimeError("internal bug"))
+    with pytest.raises(RuntimeError, match="internal bug"):
+        net.start()
+    net._core._cancel_in_engine = original
+    core = net._core
+    net.inject_data("A", "in", [4])
+    done = threading.Event()
+    threading.Thread(target=lambda: (net.start(), done.set()), daemon=True).start()
+    assert done.wait(10), "a run after an internal error hung"
+    assert core.running == 0 and all(n.running >= 0 for n in core.nodes.values())
