@@ -312,12 +312,12 @@ class Engine:
 
     # -- epochs -----------------------------------------------------------------------
     def start_epoch(self, epoch_id: str) -> None:
-        if self.quiet is not None:
-            with self.lock:
-                self.quiet.start(epoch_id)
-            return
-        action = NetAction.start_epoch(epoch_id)
-        with self.lock:
+        with self.lock:  # the lane is read under the lock (a history may be installed meanwhile)
+            lane = self.quiet
+            if lane is not None:
+                lane.start(epoch_id)
+                return
+            action = NetAction.start_epoch(epoch_id)
             if self.recording is not None:
                 events: list = []
                 self.recording.start(epoch_id, events)
@@ -328,12 +328,12 @@ class Engine:
                 self._note("StartEpoch", action, events, epoch_id)
 
     def finish_epoch(self, epoch_id: str) -> None:
-        if self.quiet is not None:
-            with self.lock:
-                self.quiet.finish(epoch_id)
-            return
-        action = NetAction.finish_epoch(epoch_id)
-        with self.lock:
+        with self.lock:  # the lane is read under the lock (a history may be installed meanwhile)
+            lane = self.quiet
+            if lane is not None:
+                lane.finish(epoch_id)
+                return
+            action = NetAction.finish_epoch(epoch_id)
             if self.recording is not None:
                 events: list = []
                 self.recording.finish(epoch_id, events)
