@@ -243,9 +243,19 @@ class PeriodicCheckpointer:
         if self.ended:
             self.run_ended(core)
 
+    # How long the end of a run waits for a background write still in progress (a slow or
+    # hung backend must not freeze the event loop for ever).
+    FINAL_WAIT = 30.0
+
     def run_ended(self, core: Any) -> None:
-        """The run stopped driving (blocked or paused): write a final checkpoint now."""
-        self.wait(timeout=None)
+        """The run stopped driving (blocked or paused): write a final checkpoint now (after
+        the background write in progress, if any, waiting at most ``FINAL_WAIT`` seconds)."""
+        self.wait(timeout=self.FINAL_WAIT)
+        if self._writing is not None and self._writing.is_alive():
+            self._failed(TimeoutError(
+                f"the previous checkpoint write is still running after {self.FINAL_WAIT:g} s, so "
+                f"the end-of-run checkpoint was skipped; check the storage backend"))
+            return
         if self.ended == 0:
             return
         payload = self._capture(core)

@@ -253,3 +253,31 @@ def test_periodic_options_are_checked(project):
         _build(_net_toml("plus_one"), checkpoint_path=project / "c", checkpoint_every_epochs=0)
     with pytest.raises(NodeConfigError, match="checkpoint_every_seconds must be a number > 0, got -1"):
         _build(_net_toml("plus_one"), checkpoint_path=project / "c", checkpoint_every_seconds=-1)
+
+
+def test_the_end_of_a_run_does_not_wait_for_ever_on_a_stuck_write(tmp_path):
+    """A background write that hangs (a frozen backend) makes the end-of-run checkpoint give
+    up after FINAL_WAIT with a warning and ``last_error``, instead of freezing the loop."""
+    import threading as _threading
+    import warnings as _warnings
+
+    from netrun.net._periodic_checkpoint import PeriodicCheckpointer
+
+    release = _threading.Event()
+    stuck = _threading.Thread(target=release.wait, args=(10,), daemon=True)
+    stuck.start()
+    checkpointer = PeriodicCheckpointer.__new__(PeriodicCheckpointer)
+    checkpointer.path = str(tmp_path)
+    checkpointer.last_error = None
+    checkpointer._writing = stuck
+    checkpointer.ended = 1
+    checkpointer.FINAL_WAIT = 0.2
+    try:
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            checkpointer.run_ended(core=None)
+        assert isinstance(checkpointer.last_error, TimeoutError)
+        assert "still running after 0.2 s" in str(checkpointer.last_error)
+        assert any("Periodic checkpoint" in str(w.message) for w in caught)
+    finally:
+        release.set()
