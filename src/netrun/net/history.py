@@ -258,12 +258,13 @@ class EventHistory:
         with self._lock:
             self._seal()
 
-    def _seal(self) -> None:
+    def _seal(self) -> tuple[int, list]:
         # Called with the lock held. The lane may append concurrently (under the engine
         # lock, not this one): only the records copied here are removed from the front.
+        # Returns the first sequence number of the sealed records and the records.
         tape = self.tape
         if not tape:
-            return
+            return self._seq, []
         records = tape[:]
         del tape[:len(records)]
         entries = sum(map(_entry_count, records))
@@ -282,6 +283,7 @@ class EventHistory:
             self._pending_entries += entries
             if self._pending_entries >= self._chunk:
                 self._write_pending()
+        return segment[0], records
 
     def record_engine_action(self, name: str, data: Any, events: Optional[list]) -> None:
         """Record one engine action and its events (used by the runtime; cheap).
@@ -294,12 +296,17 @@ class EventHistory:
             self.seal()
 
     def _record_by_hand(self, kind: str, name: str, data: Optional[Dict[str, Any]], link: Optional[str]) -> str:
+        record = ("hand", 1, time.time_ns(), kind, name, dict(data or {}), link)
         with self._lock:
-            self._seal()
-            entry_id = f"{self._prefix}-{self._seq}"
-            self.tape.append(("hand", 1, time.time_ns(), kind, name, dict(data or {}), link))
-            self._seal()
-            return entry_id
+            # the engine's lane may append between any two steps here (it holds the engine
+            # lock, not this one), so the ID is read from where the record was sealed
+            self.tape.append(record)
+            start, records = self._seal()
+            for earlier in records:
+                if earlier is record:
+                    break
+                start += _entry_count(earlier)
+            return f"{self._prefix}-{start}"
 
     def record_action(self, action_type: str, data: Optional[Dict[str, Any]] = None) -> str:
         """Record an action by hand; it becomes the current action for later events."""

@@ -276,3 +276,22 @@ def test_node_log_reads_back_entries_with_datetime_timestamps():
     first = NodeLog("m")
     first.add("x", "e", timestamp=1_700_000_000.25)
     assert first.get_entries()[0].timestamp == datetime.fromtimestamp(1_700_000_000.25, tz=timezone.utc)
+
+
+def test_a_hand_recorded_entry_id_survives_a_concurrent_engine_record():
+    """The engine's lane appends to the history's tape under the engine lock, not the
+    history's: a record landing just before a hand-recorded one must not shift its ID."""
+    from netrun.net.history import EventHistory
+
+    history = EventHistory(max_size=None)
+
+    class RacyTape(list):
+        def append(self, record):
+            if record[0] == "hand":  # another thread's engine record slips in first
+                super().append(("act", 1, 0, "StartEpoch", ("e1",), None))
+            super().append(record)
+
+    history.tape = RacyTape()
+    action_id = history.record_action("Manual", {"x": 1})
+    [entry] = [e for e in history.get_entries() if e.id == action_id]
+    assert entry.entry_type == "action" and entry.action_type == "Manual"
