@@ -5,9 +5,7 @@ An extension of the published engine's API, for a runtime that does not need the
 in it, load an output port, send an output salvo, finish the epoch, and step the net.
 
 Each method has the *same state effect* as the corresponding ``do_action(NetAction...)``
-on its happy path and builds no action or response objects, and no event objects unless
-it is handed an ``events`` list: then it appends the very events the action would have
-returned (for a runtime that records history without paying for the action API). Anything off the
+on its happy path and builds no action, response or event objects. Anything off the
 happy path (an unknown or non-canonical id, a wrong state, a full port, a condition not
 met...) is handed to ``do_action`` itself, so the errors, their messages and the "a failed
 action changes nothing" guarantee are exactly those of the action API (and the action is
@@ -18,7 +16,8 @@ simply done there when it turns out to be valid). The property test
 history): each action appends one compact tuple of plain values (IDs, location keys, a
 nanosecond timestamp) to a list, the *tape*, instead of building event objects; the
 action's name, arguments and its very events are rebuilt from the tuple only when read
-(:func:`tape_action`). Plain tuples of strings and ints cost little to build and nothing
+(:func:`tape_action`; a runtime that wants the events at once reads each tuple back right
+away). Plain tuples of strings and ints cost little to build and nothing
 to keep (the garbage collector stops tracking them), which event objects do not.
 """
 
@@ -59,62 +58,46 @@ class FastLane:
         self._do = net.do_action
 
     # -- stepping -------------------------------------------------------------------------
-    def step(self, created: list, events: list | None = None) -> bool:
+    def step(self, created: list) -> bool:
         """``run_step`` appending each new epoch's record to ``created`` (``ep.id``,
-        ``ep.rt.info.name``, ``ep.in_salvo == (condition, pairs)``), and the step's events
-        to ``events`` if given; returns whether the step made progress."""
-        if events is None:
-            return run_step(self._net, _time_ns() // 1000000, created)[0]
-        progress, evs = run_step(self._net, _time_ns() // 1000000, created, True)
-        events.extend(evs)
-        return progress
+        ``ep.rt.info.name``, ``ep.in_salvo == (condition, pairs)``); returns whether the
+        step made progress."""
+        return run_step(self._net, _time_ns() // 1000000, created)[0]
 
     # -- epochs -----------------------------------------------------------------------------
-    def start(self, eid: str, events: list | None = None) -> None:
+    def start(self, eid: str) -> None:
         """``start_epoch``."""
         s = self._s
         ep = s.epochs.get(eid)
         if ep is None or ep.state != STARTABLE:
-            _extend(events, self._do(NetAction.start_epoch(eid)))
+            self._do(NetAction.start_epoch(eid))
             return
         ep.state = RUNNING
         del s.startable[eid]
-        if events is not None:
-            ev = _new(EpochStarted)
-            ev._ts = _time_ns() // 1000000
-            ev._eid = eid
-            events.append(ev)
 
-    def finish(self, eid: str, events: list | None = None) -> None:
+    def finish(self, eid: str) -> None:
         """``finish_epoch``."""
         s = self._s
         ep = s.epochs.get(eid)
         if ep is None or ep.q or ep.state != RUNNING:
-            _extend(events, self._do(NetAction.finish_epoch(eid)))
+            self._do(NetAction.finish_epoch(eid))
             return
         for oloc in ep.olocs:
             if oloc.q:
-                _extend(events, self._do(NetAction.finish_epoch(eid)))
+                self._do(NetAction.finish_epoch(eid))
                 return
         info = ep.rt.info
         if info.no_salvo:
             s.tokens[info.name] = True
         del s.epochs[eid]
         ep.olocs = ()  # break the epoch <-> output-port cycle (see NetSim._finish_epoch)
-        if events is not None:
-            ev = _new(EpochFinished)
-            ev._ts = _time_ns() // 1000000
-            ev._snap = (eid, info.name, RUNNING, ep.in_salvo, ep.outs, ep.orphans)
-            events.append(ev)
 
     # -- packets ----------------------------------------------------------------------------
-    def create(self, eid: str, events: list | None = None) -> str:
+    def create(self, eid: str) -> str:
         """``create_packet`` inside a running epoch; returns the new packet's id."""
         ep = self._s.epochs.get(eid)
         if ep is None or ep.state != RUNNING:
-            resp, evs = self._do(NetAction.create_packet(eid))
-            _extend(events, (resp, evs))
-            return resp.packet_id
+            return self._do(NetAction.create_packet(eid))[0].packet_id
         ts = _time_ns() // 1000000
         ids = self._ids  # IdSource.new, inlined as in NetSim._create_packet
         if ts != ids._ms:
@@ -126,19 +109,14 @@ class FastLane:
         pid = ids._prefix + ids._buf[pos : pos + 16]
         ep.q[pid] = None
         self._s.where[pid] = ep
-        if events is not None:
-            ev = _new(_PacketCreated)
-            ev._ts = ts
-            ev._pid = pid
-            events.append(ev)
         return pid
 
-    def consume(self, pid: str, events: list | None = None) -> None:
+    def consume(self, pid: str) -> None:
         """``consume_packet`` (from any location)."""
         s = self._s
         loc = s.where.get(pid)
         if loc is None:
-            _extend(events, self._do(NetAction.consume_packet(pid)))
+            self._do(NetAction.consume_packet(pid))
             return
         del loc.q[pid]
         kind = loc.kind
@@ -149,41 +127,26 @@ class FastLane:
             loc.rt.total -= 1
             s.dirty.add(loc.rt)
         del s.where[pid]
-        if events is not None:
-            ev = _new(PacketConsumed)
-            ev._ts = _time_ns() // 1000000
-            ev._pid = pid
-            ev._loc = loc.key
-            events.append(ev)
 
-    def load(self, pid: str, port: str, events: list | None = None) -> None:
+    def load(self, pid: str, port: str) -> None:
         """``load_packet_into_output_port``."""
         where = self._s.where
         loc = where.get(pid)
         pos = None if loc is None or loc.kind != K_NODE else loc.rt.info.out_pos.get(port)
         if pos is None:
-            _extend(events, self._do(NetAction.load_packet_into_output_port(pid, port)))
+            self._do(NetAction.load_packet_into_output_port(pid, port))
             return
         oloc = loc.olocs[pos]
         oq = oloc.q
         cap = oloc.spec[1]
         if cap is not None and len(oq) >= cap:
-            _extend(events, self._do(NetAction.load_packet_into_output_port(pid, port)))
+            self._do(NetAction.load_packet_into_output_port(pid, port))
             return
-        q = loc.q
-        if events is not None:
-            ev = _new(PacketMoved)
-            ev._ts = _time_ns() // 1000000
-            ev._pid = pid
-            ev._from = loc.key
-            ev._to = oloc.key
-            ev._idx = 0 if next(iter(q)) == pid else index_in(q, pid)
-            events.append(ev)
-        del q[pid]
+        del loc.q[pid]
         oq[pid] = None
         where[pid] = oloc
 
-    def send(self, eid: str, cond_name: str, events: list | None = None) -> list:
+    def send(self, eid: str, cond_name: str) -> list:
         """``send_output_salvo`` of a running epoch; returns the orphaned packets as
         ``(packet_id, port)`` pairs."""
         s = self._s
@@ -191,15 +154,11 @@ class FastLane:
         cond = None if ep is None else ep.rt.info.out_conds.get(cond_name)
         if cond is None or ep.state != RUNNING:
             evs = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
-            if events is not None:
-                events.extend(evs)
             return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
         counts = ep.out_counts
         sent = 0 if counts is None else counts.get(cond_name, 0)
         if (cond[0] is not None and sent >= cond[0]) or not cond[2](ep.olocs):
             evs = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
-            if events is not None:
-                events.extend(evs)
             return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
         if counts is None:
             ep.out_counts = {cond_name: 1}
@@ -209,7 +168,6 @@ class FastLane:
         orphaned = None
         olocs = ep.olocs
         where = s.where
-        ts = _time_ns() // 1000000 if events is not None else 0
         for pos, port, n in cond[1]:
             q = olocs[pos].q
             if not q:
@@ -227,8 +185,6 @@ class FastLane:
                 for _ in range(k):
                     pid = q.popitem(last=False)[0]
                     pairs.append((port, pid))
-                    if events is not None:
-                        events.append(packet_orphaned(ts, pid, eid, ep.rt.info.name, port, cond_name))
                     orphans.append((pid, port, cond_name))
                     orphaned.append((pid, port))
                     oq[pid] = None
@@ -239,34 +195,14 @@ class FastLane:
                 for _ in range(k):
                     pid = q.popitem(last=False)[0]
                     pairs.append((port, pid))
-                    if events is not None:
-                        ev = _new(PacketMoved)
-                        ev._ts = ts
-                        ev._pid = pid
-                        ev._from = olocs[pos].key
-                        ev._to = dest.key
-                        ev._idx = 0
-                        events.append(ev)
                     dq[pid] = None
                     where[pid] = dest
                 s.busy[dest] = None
         ep.outs += ((cond_name, tuple(pairs)),)
-        if events is not None:
-            ev = _new(OutputSalvoTriggered)
-            ev._ts = ts
-            ev._eid = eid
-            ev._cond = cond_name
-            events.append(ev)
         return orphaned or _NONE
 
 
 _NONE: list = []  # shared empty result (callers only iterate it)
-
-
-def _extend(events: list | None, result: tuple) -> None:
-    """Add the events of an action done through ``do_action`` (the off-happy-path case)."""
-    if events is not None:
-        events.extend(result[1])
 
 
 # ------------------------------------------------------------------------------ the tape
@@ -317,7 +253,7 @@ class TapeLane:
         ns = _time_ns()
         seen = len(created)
         moves: list = []
-        progress, extra = run_step(self._net, ns // 1000000, created, False, moves)
+        progress, extra = run_step(self._net, ns // 1000000, created, moves)
         n = 1 + len(moves)
         if len(created) > seen:
             fired = []

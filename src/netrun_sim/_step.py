@@ -38,8 +38,7 @@ _by_index = attrgetter("info.index")
 _new = object.__new__
 
 
-def run_step(net, ts: int | None = None, created: list | None = None, events_too: bool = False,
-             moves: list | None = None) -> tuple:
+def run_step(net, ts: int | None = None, created: list | None = None, moves: list | None = None) -> tuple:
     """One step: returns ``(made_progress, events)``.
 
     Moves at most one packet per edge onto input ports, fires at most one input salvo
@@ -49,8 +48,7 @@ def run_step(net, ts: int | None = None, created: list | None = None, events_too
     Quiet mode (an extension for the runtime's fast lane, see ``_fastlane``): with a
     ``created`` list, the packet-move and epoch-creation events are not built; instead each
     new epoch's record (``_state.Ep``) is appended to ``created``. The state changes are the
-    same as in the normal mode. With ``events_too`` the events are built as well. With a
-    ``moves`` list (quiet mode only), each phase-1 move is appended to it as the tuple
+    same as in the normal mode. With a ``moves`` list (quiet mode only), each phase-1 move is appended to it as the tuple
     ``(packet_id, from_key, to_key)``: with the records in ``created`` that is all the
     events of phases 1 and 2 hold (the fast lane's recording tape, see ``_fastlane``).
     Request events (phases 2b and 3) are always built and returned.
@@ -63,7 +61,7 @@ def run_step(net, ts: int | None = None, created: list | None = None, events_too
     progress = False
     where = s.where
     dirty = s.dirty
-    quiet = created is not None and not events_too
+    quiet = created is not None
 
     # phase 1: one packet per non-empty edge, capacities read before any move (fan-in overfill)
     busy = s.busy

@@ -4,9 +4,9 @@ net does the same thing through the fast lane; afterwards both nets must hold th
 state (IDs compared by order of appearance) and, when the action failed, the fast lane
 must have raised the same error type and message and changed nothing.
 
-Three modes: ``quiet`` (no events), ``events`` (the lane hands back the events, compared
-with the action's) and ``tape`` (the recording lane, ``TapeLane``: the action name, entry
-count and events rebuilt from its tape record are compared with the action's)."""
+Two modes: ``quiet`` (``FastLane``, no events) and ``tape`` (the recording lane,
+``TapeLane``: the action name, entry count and events rebuilt from its tape record are
+compared with the action's; the runtime reads its events this way too)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,6 @@ class FastTwin:
     shows up in a later action."""
 
     def __init__(self, mode: str = "quiet") -> None:
-        self.with_events = mode == "events"  # hand the fast lane an events list; compare them
         self.tape = [] if mode == "tape" else None  # the recording lane's tape
         self.events = None
         self.twin = None
@@ -89,7 +88,7 @@ class FastTwin:
             self.lane = self.twin._fastlane() if self.tape is None else TapeLane(self.twin, self.tape)
             self.sync_ids(runner)
         self.outcome = None
-        self.events = [] if self.with_events or self.tape is not None else None
+        self.events = [] if self.tape is not None else None
         if self.tape is not None:
             del self.tape[:]
         original = runner.resolve
@@ -117,7 +116,6 @@ class FastTwin:
     def apply(self, runner, desc) -> None:
         op = desc["op"]
         net, lane, NA = self.twin, self.lane, ns.NetAction
-        ev = self.events if self.tape is None else None
         tape = self.tape is not None
         r = runner.resolve
         if op not in FAST_OPS:
@@ -145,35 +143,35 @@ class FastTwin:
             if not isinstance(eid, str):  # the fast lane takes canonical str IDs only
                 act(NA.create_packet(eid))
             else:
-                lane.create(eid) if tape else lane.create(eid, ev)
+                lane.create(eid)
         elif op == "consume":
             pid = r(desc["p"])
             if not isinstance(pid, str):
                 act(NA.consume_packet(pid))
             else:
-                lane.consume(pid) if tape else lane.consume(pid, ev)
+                lane.consume(pid)
         elif op == "start":
             eid = r(desc["e"])
             if not isinstance(eid, str):
                 act(NA.start_epoch(eid))
             else:
-                lane.start(eid) if tape else lane.start(eid, ev)
+                lane.start(eid)
         elif op in ("finish", "send"):
             eid = r(desc["e"])
             if not isinstance(eid, str):
                 act(NA.finish_epoch(eid) if op == "finish" else NA.send_output_salvo(eid, desc["cond"]))
             elif op == "finish":
-                lane.finish(eid) if tape else lane.finish(eid, ev)
+                lane.finish(eid)
             else:
-                lane.send(eid, desc["cond"]) if tape else lane.send(eid, desc["cond"], ev)
+                lane.send(eid, desc["cond"])
         elif op == "load":
             pid = r(desc["p"])
             if isinstance(pid, str):
-                lane.load(pid, desc["port"]) if tape else lane.load(pid, desc["port"], ev)
+                lane.load(pid, desc["port"])
             else:
                 act(NA.load_packet_into_output_port(pid, desc["port"]))
         else:
-            lane.step([]) if tape else lane.step([], ev)
+            lane.step([])
 
     def sync_ids(self, runner) -> None:
         for a, b in zip(ULID_RE.findall(snap_text(runner.net)), ULID_RE.findall(snap_text(self.twin))):
@@ -210,7 +208,7 @@ _ACTION_NAMES = {"create_packet": "CreatePacket", "consume": "ConsumePacket", "s
 
 # 400 fixed seeds (about 4 s): enough that planted fast-lane bugs in rarely exercised
 # corners (multi-packet salvos, request tokens, edge indexes) are caught
-@pytest.mark.parametrize("mode", ["quiet", "events", "tape"])
+@pytest.mark.parametrize("mode", ["quiet", "tape"])
 @pytest.mark.parametrize("block", range(8))
 def test_fast_lane_has_the_effect_of_the_actions(block, mode):
     checked = 0

@@ -21,9 +21,9 @@ from typing import Any, Optional
 from netrun_sim import NetAction, NetSim, PacketLocation, Salvo
 
 try:  # the project's own engine: the fast lane's recording form
-    from netrun_sim._fastlane import TapeLane
+    from netrun_sim._fastlane import TapeLane, tape_action
 except ImportError:  # pragma: no cover - the published engine has no fast lane
-    TapeLane = None
+    TapeLane = tape_action = None
 
 from netrun.errors import NetrunRuntimeError
 
@@ -130,8 +130,9 @@ class Engine:
     def _update_quiet(self) -> None:
         # ``quiet``: the fast lane while no history or transaction needs the events, else None
         # (one attribute read on the hot path instead of three)
-        # ``recording``: the fast lane handing back events, while a history (and no
-        # transaction) records them: the same history, without the action API's cost
+        # ``recording``: the lane's recording form on a private tape, while another kind of
+        # history (the net-action recorder) wants every action's events at once: each
+        # action's tape record is read back into (name, args, events) right away (_replay)
         # An event history with a ``tape`` (EventHistory) is recorded by the lane itself: the
         # lane's recording form (TapeLane) is then ``quiet`` too, so the hot paths record
         # with no extra call and no event objects (see netrun_sim._fastlane)
@@ -147,7 +148,21 @@ class Engine:
             self.recording = None
             return
         self.quiet = lane if history is None and free else None
-        self.recording = lane if history is not None and free else None
+        if history is not None and free and lane is not None and TapeLane is not None:
+            recorder = getattr(self, "_recorder", None)
+            if recorder is None or recorder._net is not self._sim:
+                recorder = self._recorder = TapeLane(self._sim, [])
+            self.recording = recorder
+        else:
+            self.recording = None
+
+    def _replay(self) -> None:
+        """Hand the actions on the recording lane's tape to the history, with their events."""
+        tape = self.recording.tape
+        record = self._history.record_engine_action
+        for op in tape:
+            record(*tape_action(op))
+        tape.clear()
 
     # -- plumbing ---------------------------------------------------------------------
     def _act(self, name: str, action: Any, *args: Any) -> tuple[Any, list]:
@@ -227,9 +242,8 @@ class Engine:
             return self.quiet.send(epoch_id, condition)
         if self.recording is not None:
             self.dirty = True
-            events: list = []
-            orphans = self.recording.send(epoch_id, condition, events)
-            self._history.record_engine_action("SendOutputSalvo", (epoch_id, condition), events)
+            orphans = self.recording.send(epoch_id, condition)
+            self._replay()
             return orphans
         action = NetAction.send_output_salvo(epoch_id, condition)
         _, events = self._do(action)
@@ -251,9 +265,8 @@ class Engine:
             if self.quiet is not None:
                 return self.quiet.create(epoch_id)
             if self.recording is not None:
-                events: list = []
-                pid = self.recording.create(epoch_id, events)
-                self._history.record_engine_action("CreatePacket", (epoch_id,), events)
+                pid = self.recording.create(epoch_id)
+                self._replay()
                 return pid
         action = NetAction.create_packet(epoch_id)
         resp, events = self._do(action)
@@ -267,9 +280,8 @@ class Engine:
             self.quiet.consume(packet_id)
             return
         if self.recording is not None:
-            events: list = []
-            self.recording.consume(packet_id, events)
-            self._history.record_engine_action("ConsumePacket", (packet_id,), events)
+            self.recording.consume(packet_id)
+            self._replay()
             return
         action = NetAction.consume_packet(packet_id)
         _, events = self._do(action)
@@ -282,9 +294,8 @@ class Engine:
             self.quiet.load(packet_id, port_name)
             return
         if self.recording is not None:
-            events: list = []
-            self.recording.load(packet_id, port_name, events)
-            self._history.record_engine_action("LoadPacketIntoOutputPort", (packet_id, port_name), events)
+            self.recording.load(packet_id, port_name)
+            self._replay()
             return
         action = NetAction.load_packet_into_output_port(packet_id, port_name)
         _, events = self._do(action)
@@ -319,9 +330,8 @@ class Engine:
                 return
             action = NetAction.start_epoch(epoch_id)
             if self.recording is not None:
-                events: list = []
-                self.recording.start(epoch_id, events)
-                self._history.record_engine_action("StartEpoch", (epoch_id,), events)
+                self.recording.start(epoch_id)
+                self._replay()
                 return
             _, events = self._do(action)
             if self.history is not None or self._tx is not None:
@@ -335,9 +345,8 @@ class Engine:
                 return
             action = NetAction.finish_epoch(epoch_id)
             if self.recording is not None:
-                events: list = []
-                self.recording.finish(epoch_id, events)
-                self._history.record_engine_action("FinishEpoch", (epoch_id,), events)
+                self.recording.finish(epoch_id)
+                self._replay()
                 return
             _, events = self._do(action)
             if self.history is not None or self._tx is not None:
@@ -404,18 +413,15 @@ class Engine:
                     return created
 
     def _advance_quietly(self, limit: Optional[int], lane: Any, record: bool) -> list[NewEpoch]:
-        """:meth:`advance` through the fast lane (events built only to ``record`` them in the
-        history); the caller holds the lock."""
+        """:meth:`advance` through the fast lane (the recording one, read back into the
+        history after each step, when ``record``); the caller holds the lock."""
         step = lane.step
         eps: list = []
         while True:
             seen = len(eps)
+            progress = step(eps)
             if record:
-                events: list = []
-                progress = step(eps, events)
-                self._history.record_engine_action("RunStep", (), events)
-            else:
-                progress = step(eps)
+                self._replay()
             if len(eps) > seen:
                 for ep in eps[seen:]:
                     if not ep.in_salvo[1] and ep.in_salvo[0] != "__request__":
