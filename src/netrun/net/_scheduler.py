@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional
 from netrun._util.callables import is_async_callable
 from netrun.errors import NetStateError, NodeConfigError, NodeNotFoundError
 from netrun.net._engine import Engine
+from netrun.net._express import ExpressMixin
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
 from netrun.net._pool_choice import pick_pool
 from netrun.net._lifecycle import LifecycleMixin
@@ -53,7 +54,7 @@ __all__ = ["Scheduler", "ADVANCE_BATCH"]
 ADVANCE_BATCH = 256
 
 
-class Scheduler(LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
+class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
     """See the module docstring. Built by a ``Net`` front door; not public API."""
 
     def __init__(self, graph: Any, *, net: Any, store: Any, dlq: Any, history: Any, logs: Any,

@@ -30,11 +30,13 @@ from netrun.net._current import current_attempt
 from netrun.net.deferred import DeferredActionQueue, DeferredPacket
 from netrun.net.logs import LogMessage
 from netrun.net.packets import PacketRef, packet_id_of
+from netrun.storage.values import StoredValue
 
 __all__ = ["NodeExecutionContext", "AsyncNodeExecutionContext", "NodeFailureContext"]
 
 _new = object.__new__
 _NO_VARS: Any = MappingProxyType({})
+_MISSING = object()
 _builtin_print = print
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -49,7 +51,7 @@ class NodeExecutionContext:
 
     __slots__ = ("_run", "_node", "_backend", "_queue", "_closed", "epoch_id", "node_name",
                  "retry_count", "_retry_timestamps", "_retry_exceptions", "packet_values",
-                 "_consumed", "_pending")
+                 "_consumed", "_pending", "_lane")
 
     def __init__(self, net: Any, epoch_id: str, node_name: str, defer_net_actions: bool = False,
                  retry_count: int = 0, retry_timestamps: Optional[List[datetime]] = None,
@@ -87,6 +89,7 @@ class NodeExecutionContext:
         self.packet_values: dict[str, Any] = {}
         self._consumed: Optional[set] = None
         self._pending: Optional[list] = None
+        self._lane: Any = None
 
     @property
     def _net(self) -> Any:
@@ -190,6 +193,14 @@ class NodeExecutionContext:
     def create_packet(self, value: Any) -> Any:
         """A new packet inside this epoch holding ``value`` (a ``DeferredPacket`` when
         actions are deferred)."""
+        lane = self._lane
+        if lane is not None and self._closed is None:  # an express epoch (_express.py)
+            backend = self._backend
+            store = backend.store
+            if lane is backend.engine.quiet and store._path is None and type(value) is not StoredValue:
+                pid = lane.create(self.epoch_id)
+                store._active[pid] = value
+                return PacketRef(pid)
         if self._closed is not None:
             self._check_open()
         if self._queue is not None:
@@ -213,6 +224,25 @@ class NodeExecutionContext:
     def consume_packet(self, packet: Any) -> Any:
         """Take an input packet's value (calling its value function); checks the input port
         type. The consumption reaches the engine now, or at commit when deferred."""
+        lane = self._lane
+        if lane is not None and self._closed is None and type(packet) is PacketRef:
+            backend = self._backend  # an express epoch (_express.py)
+            if lane is backend.engine.quiet and not self._node.in_types:
+                store = backend.store
+                active = store._active
+                value = active.get(packet, _MISSING)
+                if value is not _MISSING and type(value) is not StoredValue:
+                    self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
+                    try:
+                        lane.consume(packet)
+                    except BaseException:
+                        self._consumed.discard(packet)  # type: ignore[union-attr]
+                        raise
+                    del active[packet]
+                    if store._consumed is not None:
+                        store.remember_consumed(packet, value)
+                    self.packet_values[packet] = value
+                    return value
         if self._closed is not None:
             self._check_open()
         if type(packet) is PacketRef:  # the common case: a packet from the `packets` argument
@@ -276,6 +306,12 @@ class NodeExecutionContext:
 
     def load_output_port(self, port_name: str, packet: Any) -> None:
         """Load a packet created in this epoch into an output port (checks the port type)."""
+        lane = self._lane
+        if lane is not None and self._closed is None and type(packet) is PacketRef:
+            node = self._node  # an express epoch (_express.py)
+            if lane is self._backend.engine.quiet and port_name in node.out_ports and not node.out_types:
+                lane.load(packet, port_name)
+                return
         if self._closed is not None:
             self._check_open()
         self._check_output(port_name, packet)
@@ -294,6 +330,17 @@ class NodeExecutionContext:
 
     def send_output_salvo(self, salvo_condition_name: str) -> None:
         """Send the loaded output packets through the named output salvo condition."""
+        lane = self._lane
+        if lane is not None and self._closed is None:  # an express epoch (_express.py)
+            backend = self._backend
+            engine = backend.engine
+            if lane is engine.quiet and backend.undeclared is None \
+                    and salvo_condition_name in self._node.out_conditions:
+                engine.dirty = True
+                orphans = lane.send(self.epoch_id, salvo_condition_name)
+                if orphans:
+                    backend.route_orphans(self.node_name, self.epoch_id, orphans)
+                return
         if self._closed is not None:
             self._check_open()
         self._check_condition(salvo_condition_name)
