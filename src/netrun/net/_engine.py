@@ -61,25 +61,15 @@ class GraphInfo:
         ]
 
 
-class NewEpoch:
-    """An epoch the engine just created: ``id``, ``node`` and salvo ``pairs`` (port, pid)."""
-
-    __slots__ = ("id", "node", "pairs", "condition")
-
-    def __init__(self, epoch_id: str) -> None:
-        self.id = epoch_id
-        self.node: Optional[str] = None
-        self.pairs: list[tuple[str, str]] = []
-        self.condition: Optional[str] = None
+# An epoch the engine just created, as the plain tuple ``(id, node, pairs, condition)``
+# (``pairs``: the input salvo's ``(port, packet_id)`` tuples, in salvo order).
+NewEpoch = tuple
 
 
 def _new_epoch(ep: Any) -> NewEpoch:
-    """A :class:`NewEpoch` from the fast lane's epoch record."""
-    new = NewEpoch.__new__(NewEpoch)
-    new.id = ep.id
-    new.node = ep.rt.info.name
-    new.condition, new.pairs = ep.in_salvo
-    return new
+    """The :data:`NewEpoch` of the fast lane's epoch record."""
+    condition, pairs = ep.in_salvo
+    return (ep.id, ep.rt.info.name, pairs, condition)
 
 
 class Engine:
@@ -431,13 +421,13 @@ class Engine:
             if limit is not None and len(eps) >= limit:
                 self.dirty = True
                 break
-        return [_new_epoch(ep) for ep in eps]
+        return [(ep.id, ep.rt.info.name, ep.in_salvo[1], ep.in_salvo[0]) for ep in eps]
 
     def _guard_empty(self, new: list[NewEpoch]) -> None:
-        for epoch in new:
-            if not epoch.pairs and epoch.condition not in (None, "__request__"):
+        for _, node, pairs, condition in new:
+            if not pairs and condition not in (None, "__request__"):
                 raise NetrunRuntimeError(
-                    f"Input salvo condition '{epoch.condition}' on node '{epoch.node}' is "
+                    f"Input salvo condition '{condition}' on node '{node}' is "
                     f"satisfied but takes no packets, so it would create epochs forever; make "
                     f"its `ports` include the ports its term tests."
                 )
@@ -449,13 +439,9 @@ class Engine:
         get_epoch = self.sim.get_epoch
         for ev in events:
             if ev.kind == "EpochCreated":
-                new = NewEpoch(ev.epoch_id)
-                epoch = get_epoch(new.id)
-                new.node = epoch.node_name
+                epoch = get_epoch(ev.epoch_id)
                 salvo = epoch.in_salvo
-                new.condition = salvo.salvo_condition
-                new.pairs = salvo.packets
-                created.append(new)
+                created.append((ev.epoch_id, epoch.node_name, tuple(salvo.packets), salvo.salvo_condition))
         return created
 
     # -- queries ----------------------------------------------------------------------

@@ -3,14 +3,17 @@
 Most epochs of most nets are of this kind: a plain sync exec function on the main loop, no
 timeout, no deferred actions, no port types, no signals, callbacks, cache or file storage,
 and no event history recording engine actions (the engine's quiet fast lane is in use).
-For them ``Scheduler.launch`` calls :meth:`ExpressMixin.run_express`, which does exactly
-what the general path (``launch`` → ``_run_inline`` → ``ctx_*`` → ``_commit_and_finish``)
-does, with the layers flattened:
+For them ``Scheduler.launch_ready`` calls :meth:`ExpressMixin.run_express`, which runs a
+node's ready epochs one after the other doing exactly what the general path (``launch`` →
+``_run_inline`` → ``ctx_*`` → ``_commit_and_finish`` → ``_epoch_ended``) does per epoch,
+with the layers flattened and the per-node lookups done once per round:
 
-* the engine lock is taken **once** for the whole epoch (start, the function's packet
-  operations, finish) instead of once per operation. A sync function on the loop holds the
-  loop anyway; holding the engine too only makes worker threads that talk to the engine
-  wait for it to return (they never wait for each other in a way the epoch depends on);
+* the engine lock is taken **once** for the round (each epoch's start, its function's
+  packet operations, its finish) instead of once per operation. A sync function on the
+  loop holds the loop anyway; holding the engine too makes worker threads that talk to the
+  engine wait until the round ends. So a sync function on the loop must not block waiting
+  for a thread-pool node's packet operation (it would already stall the loop those workers
+  report to);
 * the context is a :class:`NodeExecutionContext` carrying the engine's fast lane
   (``ctx._lane``, ``None`` in every other context): its packet operations then call the
   lane and the value store directly. Whenever an operation is not plain (a packet
@@ -34,6 +37,8 @@ from netrun.net._current import current_attempt
 from netrun.net.context import NodeExecutionContext
 from netrun.net.epoch_log import EpochOutcome
 from netrun.net.logs import PrintTarget
+from netrun.net.packets import PacketRef
+from netrun.net._records import EpochRun
 
 __all__ = ["ExpressMixin"]
 
@@ -43,64 +48,112 @@ _monotonic = time.monotonic
 
 
 class ExpressMixin:
-    """The express epoch of the :class:`~netrun.net._scheduler.Scheduler`."""
+    """The express epochs of the :class:`~netrun.net._scheduler.Scheduler`."""
 
-    def run_express(self, run: Any, node: Any) -> bool:
-        """Run ``run`` as an express epoch; ``False`` (nothing done) when the engine is not
-        on its quiet fast lane, so the caller takes the general path."""
+    def express_ok(self, node: Any) -> bool:
+        """Whether ``node``'s epochs may take the express path (its executor being the
+        loop is checked by the caller). Read once per node and launch round."""
+        return (node.compat is None and node.storage is None and node.signals is None
+                and node.timeout is None and not node.exec_async and not node.rate_interval
+                and not node.config.defer_net_actions and not node.start_callbacks
+                and not self.epoch_start_callbacks)
+
+    def run_express(self, node: Any, limit: int) -> int:
+        """Launch and run ``node``'s ready epochs as express epochs, in order, while nothing
+        stops the round (a pause, a pending error, the node disabled or at its parallel
+        limit, ``limit`` epochs run; ``limit`` < 0: no limit). Returns how many ran; -1 (and
+        nothing done) when the engine is not on its quiet fast lane."""
         engine = self.engine
         lock = engine.lock
+        ready = node.ready
+        runs = self.runs
+        main = self.main
+        logs = self.logs
+        locate = self.locate
+        name = node.name
+        exec_func = node.exec_func
+        max_parallel = node.max_parallel
+        set_target = current_attempt.set
+        reset_target = current_attempt.reset
+        done = 0
         lock.acquire()
         try:
             lane = engine.quiet
             if lane is None:
-                return False
-            eid = run.id
-            lane.start(eid)
-            node.running += 1
-            self.running += 1
-            run.executor = self.main
-            run.started = _monotonic()
-            run.in_engine = True
-            ctx = _new(NodeExecutionContext)
-            ctx._lane = lane
-            ctx._run = run
-            ctx._node = node
-            ctx._backend = self
-            ctx._queue = None
-            ctx._closed = None
-            ctx.epoch_id = eid
-            ctx.node_name = node.name
-            ctx.retry_count = run.attempt
-            ctx._retry_timestamps = run.retry_timestamps
-            ctx._retry_exceptions = run.retry_exceptions
-            ctx.packet_values = {}
-            ctx._consumed = None
-            ctx._pending = None
-            run.ctx = ctx
-            token = current_attempt.set(
-                PrintTarget(node.log, eid, node.echo, None, self.logs, node.capture, self.locate))
-            try:
-                node.exec_func(ctx, run.packets_by_port())
-                exc = None
-            except Exception as error:
-                exc = error
-            finally:
-                current_attempt.reset(token)
-            if run.ctx is not ctx or run.done:
-                return True
-            run.ctx = None
-            ctx._closed = True
-            if exc is None:
+                return -1
+            while ready and done != limit:
+                if (self.pause_requested or self.pending_raise is not None or self.run_error is not None
+                        or not node.enabled or lane is not engine.quiet
+                        or (max_parallel is not None and node.running >= max_parallel)):
+                    break
+                run = ready.popleft()
+                if type(run) is tuple:
+                    run = EpochRun(run[0], node, run[2], run[3], run[4], run[5])
+                eid = run.id
+                runs[eid] = run
+                node.running += 1
+                self.running += 1
+                run.executor = main
+                run.started = _monotonic()
+                lane.start(eid)
+                run.in_engine = True
+                ctx = _new(NodeExecutionContext)  # NodeExecutionContext._setup, inlined
+                ctx._lane = lane
+                ctx._run = run
+                ctx._node = node
+                ctx._backend = self
+                ctx._queue = None
+                ctx._closed = None
+                ctx.epoch_id = eid
+                ctx.node_name = name
+                ctx.retry_count = run.attempt
+                ctx._retry_timestamps = run.retry_timestamps
+                ctx._retry_exceptions = run.retry_exceptions
+                ctx.packet_values = {}
+                ctx._consumed = None
+                ctx._pending = None
+                run.ctx = ctx
+                pairs = run.pairs
+                if len(pairs) == 1:
+                    port, pid = pairs[0]
+                    packets = {port: [PacketRef(pid)]}
+                else:
+                    packets = run.packets_by_port()
+                token = set_target(PrintTarget(node.log, eid, node.echo, None, logs, node.capture, locate))
                 try:
-                    lane.finish(eid)
-                except (CannotFinishNonEmptyEpochError, UnsentOutputSalvoError) as error:
-                    exc = self.incomplete_error(run, ctx, error)
-                    exc.__cause__ = error
+                    exec_func(ctx, packets)
+                    exc = None
+                except Exception as error:
+                    exc = error
+                finally:
+                    reset_target(token)
+                done += 1
+                if run.ctx is not ctx or run.done:
+                    continue
+                run.ctx = None
+                ctx._closed = True
+                if exc is None:
+                    try:
+                        lane.finish(eid)
+                    except (CannotFinishNonEmptyEpochError, UnsentOutputSalvoError) as error:
+                        exc = self.incomplete_error(run, ctx, error)
+                        exc.__cause__ = error
+                if exc is not None:
+                    self._attempt_outcome(run, ctx, exc)
+                    continue
+                # _epoch_ended(run, SUCCESS), inlined (the driver is woken once, below)
+                run.done = True
+                runs.pop(eid, None)
+                if node.running > 0:
+                    node.running -= 1
+                if self.running > 0:
+                    self.running -= 1
+                if self.periodic is not None:
+                    self.periodic.epoch_ended(self)
+                if self.epoch_end_callbacks or node.end_callbacks:
+                    self._fire_end_callbacks(run, _SUCCESS, None)
         finally:
             lock.release()
-        if exc is None:
-            self._epoch_ended(run, _SUCCESS)
-        else:
-            self._attempt_outcome(run, ctx, exc)
-        return True
+            if done:
+                self.wake()
+        return done

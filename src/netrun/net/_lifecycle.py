@@ -47,11 +47,6 @@ class LifecycleMixin:
     # ------------------------------------------------------------------ launching
     def launch(self, run: Any, executor: Any) -> None:
         node = run.node
-        if (executor is self.main and node.compat is None and node.storage is None
-                and node.signals is None and node.timeout is None and not node.exec_async
-                and not node.config.defer_net_actions and not node.start_callbacks
-                and not self.epoch_start_callbacks and self.run_express(run, node)):
-            return  # the common case, flattened (_express.py)
         if node.compat is not None and node.compat.intercept(self, run, executor):
             return  # max_epochs / defer_init (config front door, _compat_policy.py)
         node.running += 1

@@ -517,9 +517,9 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
         ready_nodes = self.ready_nodes
         seq = _next_seq
         for new in created:
-            name = new.node
+            name = new[1]
             # the fields of waiting_epoch(), built inline (one tuple per epoch)
-            item = (new.id, name, tuple(new.pairs), new.condition, now, seq())
+            item = (*new, now, seq())
             runs[item[0]] = item
             node = nodes[name]
             if node.controls is not None and item[3] in node.controls:
@@ -546,6 +546,12 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
             limit = budget.get(name, 0) if budget is not None else -1
             executors = node.executors
             single = executors[0] if len(executors) == 1 else None
+            if single is main and ready and self.express_ok(node):
+                done = self.run_express(node, limit)  # the common case, flattened (_express.py)
+                if done > 0:
+                    launched += done
+                    if limit > 0:
+                        limit -= done
             max_parallel = node.max_parallel
             while ready and limit != 0:
                 if self.pause_requested or self.pending_raise is not None or self.run_error is not None:
