@@ -2,7 +2,8 @@
 
 Compilation turns names into positions: each node gets its ports in declaration order,
 its conditions as ``(name, take_plan, test)`` where ``take_plan`` lists
-``(port_position, count_or_None)`` and ``test`` is a compiled term over the port queues.
+``(port_position, port, count_or_None)`` and ``test`` is a compiled term over the port
+queues; ``pick`` tests the input conditions in order in one call (the first satisfied one).
 The backward request cascade depends only on the graph, so its result (source nodes or
 the unconnected port it hits) is computed once per requesting node and cached.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from .ports import PortRef
-from .salvo import compile_term
+from .salvo import compile_first, compile_term
 
 __all__ = ["CompiledGraph", "NodeInfo", "compiled"]
 
@@ -31,6 +32,7 @@ class NodeInfo:
         "out_pos",
         "out_edge",
         "in_conds",
+        "pick",
         "out_conds",
         "startup",
         "no_salvo",
@@ -51,6 +53,10 @@ class NodeInfo:
         self.in_conds = tuple(
             (name, _plan(c, self.in_pos), compile_term(c._term, self.in_pos, self.in_caps))
             for name, c in node._in_conds.items()
+        )
+        # the first satisfied input condition (an ``in_conds`` entry) or None, in one call
+        self.pick = compile_first(
+            [(c._term, cond) for c, cond in zip(node._in_conds.values(), self.in_conds)], self.in_pos, self.in_caps
         )
         self.out_conds = {
             name: (c._max, _plan(c, self.out_pos), compile_term(c._term, self.out_pos, self.out_caps, ".q"))

@@ -28,7 +28,8 @@ from time import time_ns as _time_ns
 from ._ids import _BUFFER as _ID_BUFFER
 from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, index_in
 from .actions import NetAction
-from ._step import _EMPTY_REQUEST_SALVO, run_step
+from ._faststep import quiet_steps
+from ._step import _EMPTY_REQUEST_SALVO
 from .events import (
     EpochCreated,
     EpochFinished,
@@ -62,7 +63,17 @@ class FastLane:
         """``run_step`` appending each new epoch's record to ``created`` (``ep.id``,
         ``ep.rt.info.name``, ``ep.in_salvo == (condition, pairs)``); returns whether the
         step made progress."""
-        return run_step(self._net, _time_ns() // 1000000, created)[0]
+        return quiet_steps(self._net, created)
+
+    def steps(self, created: list, limit: int) -> bool:
+        """:meth:`step` repeated, in one call: exactly the state, records and order of
+        calling ``step(created)`` while it returns True, stopping after the first step that
+        makes no progress (returns False), or after which ``len(created) >= limit``, or
+        that created an epoch whose input salvo took no packets (condition not
+        ``"__request__"``; returns True in both cases: there may be more to do). Each step
+        reads the clock for its IDs, as ``step`` does. An exception leaves the steps
+        before it done (their epochs in ``created``)."""
+        return quiet_steps(self._net, created, limit)
 
     # -- epochs -----------------------------------------------------------------------------
     def start(self, eid: str) -> None:
@@ -253,7 +264,8 @@ class TapeLane:
         ns = _time_ns()
         seen = len(created)
         moves: list = []
-        progress, extra = run_step(self._net, ns // 1000000, created, moves)
+        extra: list = []
+        progress = quiet_steps(self._net, created, 0, moves, extra, ns // 1000000)
         n = 1 + len(moves)
         if len(created) > seen:
             fired = []
@@ -269,6 +281,21 @@ class TapeLane:
             n += len(extra)
         tape.append(("step", n, ns, tuple(moves), fired, extra or None))
         return progress
+
+    def steps(self, created: list, limit: int) -> bool:
+        """:meth:`step` repeated (one tape record per step), with the contract of
+        ``FastLane.steps``."""
+        step = self.step
+        while True:
+            seen = len(created)
+            if not step(created):
+                return False
+            if len(created) >= limit:
+                return True
+            for ep in created[seen:]:
+                salvo = ep.in_salvo
+                if not salvo[1] and salvo is not _EMPTY_REQUEST_SALVO:
+                    return True
 
     def start(self, eid: str) -> None:
         """``start_epoch``."""

@@ -26,6 +26,7 @@ _new = object.__new__
 
 __all__ = [
     "Loc",
+    "StaticLoc",
     "EdgeLoc",
     "InputLoc",
     "OutputLoc",
@@ -38,6 +39,7 @@ __all__ = [
     "K_NODE",
     "K_OUTPUT",
     "index_in",
+    "new_epoch",
 ]
 
 K_OUTSIDE, K_EDGE, K_INPUT, K_NODE, K_OUTPUT = 0, 1, 2, 3, 4
@@ -45,30 +47,39 @@ STARTABLE, RUNNING, FINISHED = 0, 1, 2
 
 
 class Loc:
-    """One packet location: its key and its ordered queue ``q`` (packet id → None).
+    """One packet location: its ordered queue ``q`` (packet id → None) and its ``key``.
 
     ``kind`` (a class constant) tells the subclasses apart; ``cap`` is the capacity (None:
     unbounded). Subclasses add what each kind needs, and only the attributes of a location's
-    own kind are ever read.
+    own kind are ever read. The static locations (:class:`StaticLoc`: outside, edges, input
+    ports) store their key; an epoch's locations (:class:`Ep`, :class:`OutputLoc`) build it
+    when it is read, which is rare on the fast lane.
     """
 
-    __slots__ = ("key", "q")
+    __slots__ = ("q",)
     kind = K_OUTSIDE
     cap = None
+    key: tuple
+
+
+class StaticLoc(Loc):
+    """A location that lives as long as the net (outside, an edge, an input port)."""
+
+    __slots__ = ("key",)
 
     def __init__(self, key: tuple) -> None:
         self.key = key
         self.q: OrderedDict = OrderedDict()
 
 
-class EdgeLoc(Loc):
+class EdgeLoc(StaticLoc):
     """An edge: ``tgt`` is the target input port, ``order`` the edge's declaration position."""
 
     __slots__ = ("tgt", "order")
     kind = K_EDGE
 
 
-class InputLoc(Loc):
+class InputLoc(StaticLoc):
     """An input port: ``rt`` is its node's runtime data, ``name`` the port name."""
 
     __slots__ = ("rt", "name", "cap")
@@ -81,6 +92,11 @@ class OutputLoc(Loc):
 
     __slots__ = ("ep", "spec")
     kind = K_OUTPUT
+
+    @property
+    def key(self) -> tuple:
+        """``("O", epoch id, port name)``."""
+        return ("O", self.ep.id, self.spec[0])
 
     @property
     def name(self) -> str:
@@ -100,12 +116,18 @@ class OutputLoc(Loc):
 
 class Ep(Loc):
     """A live epoch (Startable or Running). It is also its own ``Node`` location: ``key`` is
-    ``("N", id)`` and ``q`` holds the packets inside the epoch. ``outs`` and ``orphans`` are
+    ``("N", id)`` and ``q`` holds the packets inside the epoch; ``olocs`` lists its
+    ``OutputPort`` locations in port order. ``outs`` and ``orphans`` are
     tuples replaced on change (so snapshots share them); ``out_counts`` (salvos sent per
     output condition) is created on the first send."""
 
     __slots__ = ("id", "rt", "state", "in_salvo", "outs", "orphans", "out_counts", "olocs")
     kind = K_NODE
+
+    @property
+    def key(self) -> tuple:
+        """``("N", epoch id)``."""
+        return ("N", self.id)
 
     @property
     def ep(self) -> "Ep":
@@ -124,13 +146,42 @@ class Ep(Loc):
         )
 
 
-class NodeRT:
-    """Per-net runtime data of one node."""
+def new_epoch(rt: "NodeRT", eid: str) -> Ep:
+    """A new Startable epoch record of node ``rt`` with empty locations, not registered
+    (``in_salvo`` is left to the caller; ``run_step`` and ``quiet_steps`` inline this)."""
+    ep = _new(Ep)
+    ep.q = OrderedDict()
+    ep.id = eid
+    ep.rt = rt
+    ep.state = STARTABLE
+    ep.outs = ()
+    ep.out_counts = None
+    ep.orphans = ()
+    specs = rt.out_specs
+    if specs:
+        olocs = []
+        for spec in specs:
+            oloc = _new(OutputLoc)
+            oloc.q = OrderedDict()
+            oloc.ep = ep
+            oloc.spec = spec
+            olocs.append(oloc)
+        ep.olocs = olocs
+    else:
+        ep.olocs = ()
+    return ep
 
-    __slots__ = ("info", "in_locs", "in_qs", "total", "fire", "out_specs")
+
+class NodeRT:
+    """Per-net runtime data of one node (``index`` and ``pick`` are copied from its
+    ``NodeInfo`` for the step's hot loops)."""
+
+    __slots__ = ("info", "index", "pick", "in_locs", "in_qs", "total", "fire", "out_specs")
 
     def __init__(self, info) -> None:
         self.info = info
+        self.index = info.index
+        self.pick = info.pick
         self.out_specs: tuple = ()  # (port, capacity, edge Loc or None) per output port
         self.in_locs: list = []
         self.in_qs: list = []
@@ -183,7 +234,7 @@ class State:
         self.pending: list = []
         self.tokens = {info.name: True for info in comp.no_salvo_nodes}
         self.startup_sent = False
-        self.outside = Loc(OUTSIDE)
+        self.outside = StaticLoc(OUTSIDE)
         self.locs[OUTSIDE] = self.outside
         self.rts = []
         self.rt_by_name = {}
@@ -250,11 +301,7 @@ class State:
     # -- epochs ---------------------------------------------------------------------------------
     def new_epoch(self, eid: str, rt: NodeRT, state: int, in_salvo: tuple, outs=None, orphans=None) -> Ep:
         """Create and register an epoch with empty ``Node``/``OutputPort`` locations."""
-        ep = _new(Ep)
-        ep.key = ("N", eid)
-        ep.q = OrderedDict()
-        ep.id = eid
-        ep.rt = rt
+        ep = new_epoch(rt, eid)
         ep.state = state
         ep.in_salvo = in_salvo
         if outs:
@@ -266,16 +313,8 @@ class State:
         else:
             ep.outs = ()
             ep.out_counts = None
-        ep.orphans = tuple(orphans) if orphans else ()
-        olocs = []
-        for spec in rt.out_specs:
-            oloc = _new(OutputLoc)
-            oloc.key = ("O", eid, spec[0])
-            oloc.q = OrderedDict()
-            oloc.ep = ep
-            oloc.spec = spec
-            olocs.append(oloc)
-        ep.olocs = olocs
+        if orphans:
+            ep.orphans = tuple(orphans)
         self.epochs[eid] = ep
         if state == STARTABLE:
             self.startable[eid] = None
@@ -310,13 +349,7 @@ class State:
             return
         ready = self.ready
         for rt in dirty:
-            fire = None
-            if rt.total:
-                qs = rt.in_qs
-                for cond in rt.info.in_conds:
-                    if cond[2](qs):
-                        fire = cond
-                        break
+            fire = rt.pick(rt.in_qs) if rt.total else None
             rt.fire = fire
             if fire is None:
                 ready.discard(rt)

@@ -28,30 +28,26 @@ from .events import (
     request_epoch_created,
 )
 
-__all__ = ["run_step", "is_blocked", "run_until_blocked"]
+__all__ = ["run_step", "requests", "is_blocked", "run_until_blocked"]
 
 _EMPTY_REQUEST_SALVO = ("__request__", ())
 
 
 _by_order = attrgetter("order")
-_by_index = attrgetter("info.index")
+_by_index = attrgetter("index")
 _new = object.__new__
 
 
-def run_step(net, ts: int | None = None, created: list | None = None, moves: list | None = None) -> tuple:
+def run_step(net, ts: int | None = None) -> tuple:
     """One step: returns ``(made_progress, events)``.
 
     Moves at most one packet per edge onto input ports, fires at most one input salvo
     condition per node, then handles dependency requests (see the module docstring for the
     orders). ``ts`` is the millisecond timestamp of the step's events (default: now).
 
-    Quiet mode (an extension for the runtime's fast lane, see ``_fastlane``): with a
-    ``created`` list, the packet-move and epoch-creation events are not built; instead each
-    new epoch's record (``_state.Ep``) is appended to ``created``. The state changes are the
-    same as in the normal mode. With a ``moves`` list (quiet mode only), each phase-1 move is appended to it as the tuple
-    ``(packet_id, from_key, to_key)``: with the records in ``created`` that is all the
-    events of phases 1 and 2 hold (the fast lane's recording tape, see ``_fastlane``).
-    Request events (phases 2b and 3) are always built and returned.
+    The runtime's fast lane steps without events through ``_faststep.quiet_steps``, which
+    has the same state effect (its phases 1 and 2 mirror these; phases 2b and 3 are shared:
+    :func:`requests`).
     """
     if ts is None:
         ts = _time_ns() // 1000000
@@ -61,7 +57,6 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
     progress = False
     where = s.where
     dirty = s.dirty
-    quiet = created is not None
 
     # phase 1: one packet per non-empty edge, capacities read before any move (fan-in overfill)
     busy = s.busy
@@ -96,36 +91,26 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
             rt = tgt.rt
             rt.total += 1
             dirty.add(rt)
-            if not quiet:
-                ev = _new(PacketMoved)
-                ev._ts = ts
-                ev._pid = pid
-                ev._from = eloc.key
-                ev._to = tgt.key
-                ev._idx = 0
-                append(ev)
-            elif moves is not None:
-                moves.append((pid, eloc.key, tgt.key))
+            ev = _new(PacketMoved)
+            ev._ts = ts
+            ev._pid = pid
+            ev._from = eloc.key
+            ev._to = tgt.key
+            ev._idx = 0
+            append(ev)
             progress = True
 
     # phase 2: the first satisfied input condition of each node with input packets fires
+    ready = s.ready
     if dirty:
-        ready = s.ready
         for rt in dirty:
-            fire = None
-            if rt.total:
-                qs = rt.in_qs
-                for cond in rt.info.in_conds:
-                    if cond[2](qs):
-                        fire = cond
-                        break
+            fire = rt.pick(rt.in_qs) if rt.total else None
             rt.fire = fire
             if fire is None:
                 ready.discard(rt)
             else:
                 ready.add(rt)
         dirty.clear()
-    ready = s.ready
     fired = None
     if ready:
         # a single ready node is visited straight from the set (the loop does not change it)
@@ -143,9 +128,8 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
                 pos = ids.refill()
             ids._pos = pos + 16
             eid = prefix + ids._buf[pos : pos + 16]
-            # State.new_epoch(eid, rt, STARTABLE, ...), inlined (in_salvo is set below)
+            # _state.new_epoch(rt, eid), inlined
             ep = _new(Ep)
-            nkey = ep.key = ("N", eid)
             nq = ep.q = OrderedDict()
             ep.id = eid
             ep.rt = rt
@@ -158,7 +142,6 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
                 olocs = []
                 for spec in specs:
                     oloc = _new(OutputLoc)
-                    oloc.key = ("O", eid, spec[0])
                     oloc.q = OrderedDict()
                     oloc.ep = ep
                     oloc.spec = spec
@@ -168,18 +151,16 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
                 ep.olocs = ()
             epochs[eid] = ep
             startable[eid] = None
-            if created is not None:
-                created.append(ep)
-            if not quiet:
-                ev = _new(InputSalvoTriggered)
-                ev._ts = ts
-                ev._eid = eid
-                ev._cond = name
-                append(ev)
-                ev = _new(EpochCreated)
-                ev._ts = ts
-                ev._eid = eid
-                append(ev)
+            ev = _new(InputSalvoTriggered)
+            ev._ts = ts
+            ev._eid = eid
+            ev._cond = name
+            append(ev)
+            ev = _new(EpochCreated)
+            ev._ts = ts
+            ev._eid = eid
+            append(ev)
+            nkey = ("N", eid)
             pairs = []
             in_locs = rt.in_locs
             for pos, port, n in plan:
@@ -194,8 +175,6 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
                         pairs.append((port, pid))
                         nq[pid] = None
                         where[pid] = ep
-                        if quiet:
-                            continue
                         ev = _new(PacketMoved)
                         ev._ts = ts
                         ev._pid = pid
@@ -209,6 +188,20 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
                 dirty.add(rt)
         progress = True
 
+    if s.comp.has_requests or s.pending:
+        if requests(net, ts, fired, events, None):
+            progress = True
+    return progress, events
+
+
+def requests(net, ts: int, fired, events: list, created: list | None) -> bool:
+    """Phases 2b (automatic requests) and 3 (resolve pending requests) of a step whose
+    phase 2 fired the nodes ``fired`` (None: none); their events are appended to
+    ``events``, new request epochs' records to ``created`` (if given). Returns whether a
+    request epoch was created."""
+    s = net._s
+    append = events.append
+    progress = False
     # phase 2b: automatic requests
     comp = s.comp
     if comp.has_requests:
@@ -256,7 +249,7 @@ def run_step(net, ts: int | None = None, created: list | None = None, moves: lis
             append(epoch_id_event(EpochCreated, ts, eid))
             append(request_epoch_created(ts, eid, src, label))
             progress = True
-    return progress, events
+    return progress
 
 
 def is_blocked(s) -> bool:

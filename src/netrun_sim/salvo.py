@@ -14,7 +14,7 @@ from ._args import as_instance, as_sequence, as_str, boundary_copy, cannot_conve
 from ._quoting import rust_debug
 from .enums import MaxSalvos, MaxSalvosFinite, PacketCount, PacketCountN, PortState, PortStateNumeric
 
-__all__ = ["SalvoConditionTerm", "SalvoCondition", "compile_term", "term_port_names"]
+__all__ = ["SalvoConditionTerm", "SalvoCondition", "compile_term", "compile_first", "term_port_names"]
 
 _STATE_NAMES = ("Empty", "Full", "NonEmpty", "NonFull")
 _NUMERIC_NAMES = {
@@ -185,6 +185,33 @@ def compile_term(term: SalvoConditionTerm, port_index: dict[str, int], caps: Seq
         raise ValueError(f"unsupported queue accessor {attr!r}")
     source = _expr(term, port_index, caps, attr)
     return eval(f"lambda Q: {source}", {"len": len})  # noqa: S307 - built from ints/operators only
+
+
+def compile_first(choices: Sequence, port_index: dict[str, int], caps: Sequence):
+    """Compile ``[(term, value), ...]`` to ``f(Q)`` returning the ``value`` of the first
+    term that holds over the port queues ``Q`` (as in :func:`compile_term`), else None.
+
+    One call tests a node's input conditions in order (instead of one call per condition).
+    Long lists are tested in a loop instead (a deeply nested expression could exhaust the
+    parser's recursion limit).
+    """
+    if len(choices) > 32:
+        tests = [(compile_term(term, port_index, caps), value) for term, value in choices]
+
+        def first(Q):
+            for test, value in tests:
+                if test(Q):
+                    return value
+            return None
+
+        return first
+    env: dict = {"len": len}
+    body = "None"
+    for i in range(len(choices) - 1, -1, -1):
+        term, value = choices[i]
+        env[f"V{i}"] = value
+        body = f"V{i} if {_expr(term, port_index, caps)} else {body}"
+    return eval(f"lambda Q: {body}", env)  # noqa: S307 - built from ints/operators only
 
 
 def _expr(term, port_index, caps, attr="") -> str:

@@ -259,3 +259,86 @@ def test_fast_send_reports_orphans_and_step_lists_new_epochs():
     # off the happy path the action API answers, with its own error
     with pytest.raises(ns.EpochNotFoundError, match=f"Epoch not found: {ep_b.id}"):
         lane.send(ep_b.id, "send")
+
+
+# -------------------------------------------------------------------- multi-step (steps)
+class StepsTwin:
+    """Before every ``step`` action of a trace, two copies of the net advance from that
+    state: one with ``lane.steps(created, limit)``, one with ``lane.step(created)`` in the
+    loop ``steps`` replaces (stop on no progress, ``len(created) >= limit`` or an epoch
+    whose salvo took no packets). Both must end in the same state with the same records
+    (IDs compared by order of appearance), return alike and raise alike."""
+
+    def __init__(self, mode: str, limits=(0, 1, 3, 10_000)) -> None:
+        self.mode = mode
+        self.limits = limits
+        self.compared = 0
+
+    def lane(self, net):
+        return net._fastlane() if self.mode == "quiet" else TapeLane(net, [])
+
+    @staticmethod
+    def loop(lane, created: list, limit: int) -> bool:
+        while True:
+            seen = len(created)
+            if not lane.step(created):
+                return False
+            if len(created) >= limit:
+                return True
+            if any(not ep.in_salvo[1] and ep.in_salvo[0] != "__request__" for ep in created[seen:]):
+                return True
+
+    @staticmethod
+    def outcome(fn, net, lane, limit: int) -> str:
+        created: list = []
+        try:
+            result = repr(fn(lane, created, limit))
+        except Exception as exc:  # noqa: BLE001 - compared between the two forms
+            result = f"{type(exc).__name__}: {exc}"
+        records = [(ep.id, ep.rt.info.name, ep.in_salvo) for ep in created]
+        tape = [tape_action(op) for op in lane.tape] if isinstance(lane, TapeLane) else []
+        return normal(json.dumps([result, records, [(t[0], events_text(t[2])) for t in tape]], default=str)
+                      + snap_text(net))
+
+    def before(self, runner, i, desc) -> None:
+        if desc["op"] not in ("step", "step_direct"):
+            return
+        for limit in self.limits:
+            a, b = copy.deepcopy(runner.net), copy.deepcopy(runner.net)
+            many = self.outcome(lambda lane, created, n: lane.steps(created, n), a, self.lane(a), limit)
+            one = self.outcome(self.loop, b, self.lane(b), limit)
+            assert many == one, (runner.seed, i, limit)
+            self.compared += 1
+
+    def after(self, runner, i, desc, rec) -> None:
+        pass
+
+
+@pytest.mark.parametrize("mode", ["quiet", "tape"])
+def test_steps_is_step_repeated(mode):
+    twin = StepsTwin(mode)
+    for seed in range(60):
+        _trace.TraceRunner(ns, seed, 40, observer=twin).run()
+    assert twin.compared > 200
+
+
+def test_steps_stops_after_an_empty_salvo_and_at_the_limit():
+    from netrun_sim import Graph, MaxSalvos, NetAction, Node, PacketLocation, Port, PortState
+    from netrun_sim import SalvoCondition, SalvoConditionTerm
+
+    # "e" fires while its port "x" is non-empty but takes from the empty port "y": no packets
+    empty = SalvoCondition(MaxSalvos.finite(1), "y", SalvoConditionTerm.port("x", PortState.non_empty()))
+    take = SalvoCondition(MaxSalvos.finite(1), "x", SalvoConditionTerm.port("x", PortState.non_empty()))
+    net = ns.NetSim(Graph([Node("e", {"x": Port(), "y": Port()}, {}, {"go": empty}),
+                           Node("t", {"x": Port()}, {}, {"go": take})], []))
+    for node in ("e", "t", "t"):
+        pid = net.do_action(NetAction.create_packet())[0].packet_id
+        net.do_action(NetAction.transport_packet_to_location(pid, PacketLocation.input_port(node, "x")))
+    lane = net._fastlane()
+    created: list = []
+    assert lane.steps(created, 100) is True  # stopped after the first step: e's salvo is empty
+    assert [(ep.rt.info.name, ep.in_salvo[0], len(ep.in_salvo[1])) for ep in created] == [("e", "go", 0),
+                                                                                          ("t", "go", 2)]
+    created = []
+    assert lane.steps(created, 1) is True  # e fires again (its port still holds the packet)
+    assert len(created) == 1

@@ -1,0 +1,184 @@
+"""``quiet_steps``: ``run_step`` without events, several steps in one call (the fast lane's).
+
+The runtime's fast lane (``_fastlane``) does not read the step's packet-move and
+epoch-creation events: it wants the new epochs' records. :func:`quiet_steps` has exactly
+the state effect of calling ``run_step`` once per step (same orders, same IDs drawn in the
+same order, one clock reading per step for the IDs' timestamps) and builds no events for
+phases 1 and 2; phases 2b and 3 (requests, rare) are ``_step.requests`` itself. Its
+phases 1 and 2 mirror ``_step.run_step`` line for line, with the epoch record built
+inline (``_state.new_epoch``) and a fast path for the one-packet take.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from operator import attrgetter
+from time import time_ns as _time_ns
+
+from ._ids import _BUFFER as _ID_BUFFER
+from ._state import STARTABLE, Ep, OutputLoc
+from ._step import requests
+
+__all__ = ["quiet_steps"]
+
+_by_order = attrgetter("order")
+_by_index = attrgetter("index")
+_new = object.__new__
+
+
+def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, extra: list | None = None,
+                ts: int | None = None) -> bool:
+    """Steps without events until one makes no progress, ``len(created) >= limit`` or one
+    fired an input salvo that took no packets; returns the last step's progress.
+
+    Each new epoch's record (``_state.Ep``: ``id``, ``rt.info.name``, ``in_salvo ==
+    (condition, ((port, packet_id), ...))``) is appended to ``created`` in creation order.
+    ``limit=0`` takes exactly one step. With a ``moves`` list, each phase-1 move is
+    appended to it as ``(packet_id, from_key, to_key)``; with an ``extra`` list, the request
+    events (phases 2b and 3) are appended to it (else they are dropped). A
+    ``RequestUnconnectedPortError`` leaves the state as ``run_step`` would (the epochs of
+    its phase 2 are already in ``created``). ``ts``: the first step's millisecond
+    timestamp (default and later steps: the clock, read once per step).
+    """
+    s = net._s
+    where = s.where
+    dirty = s.dirty
+    busy = s.busy
+    ready = s.ready
+    epochs = s.epochs
+    startable = s.startable
+    ids = net._ids
+    comp = s.comp
+    add = created.append
+    if ts is None:
+        ts = _time_ns() // 1000000
+    while True:
+        progress = False
+
+        # phase 1 (see run_step)
+        if busy:
+            before = None
+            if len(busy) == 1:
+                edges = list(busy)
+            elif len(busy) == 2:
+                a, b = busy
+                edges = (a, b) if a.order < b.order else (b, a)
+            else:
+                edges = sorted(busy, key=_by_order)
+            for eloc in edges:
+                tgt = eloc.tgt
+                cap = tgt.cap
+                if cap is not None:
+                    if before is None:
+                        before = {}
+                    count = before.get(tgt)
+                    if count is None:
+                        count = before[tgt] = len(tgt.q)
+                    if count >= cap:
+                        continue
+                q = eloc.q
+                pid = q.popitem(False)[0]
+                if not q:
+                    del busy[eloc]
+                tgt.q[pid] = None
+                where[pid] = tgt
+                rt = tgt.rt
+                rt.total += 1
+                dirty.add(rt)
+                if moves is not None:
+                    moves.append((pid, eloc.key, tgt.key))
+                progress = True
+
+        # phase 2 (see run_step)
+        if dirty:
+            for rt in dirty:
+                fire = rt.pick(rt.in_qs) if rt.total else None
+                rt.fire = fire
+                if fire is None:
+                    ready.discard(rt)
+                else:
+                    ready.add(rt)
+            dirty.clear()
+        fired = None
+        empty = False
+        if ready:
+            fired = sorted(ready, key=_by_index) if len(ready) > 1 else ready
+            if ts != ids._ms:
+                ids.set_time(ts)
+            prefix = ids._prefix
+            for rt in fired:
+                name, plan, _test = rt.fire
+                pos = ids._pos  # IdSource.new, inlined
+                if pos >= _ID_BUFFER:
+                    pos = ids.refill()
+                ids._pos = pos + 16
+                eid = prefix + ids._buf[pos : pos + 16]
+                # _state.new_epoch(rt, eid), inlined
+                ep = _new(Ep)
+                nq = ep.q = OrderedDict()
+                ep.id = eid
+                ep.rt = rt
+                ep.state = STARTABLE
+                ep.outs = ()
+                ep.out_counts = None
+                ep.orphans = ()
+                specs = rt.out_specs
+                if specs:
+                    olocs = []
+                    for spec in specs:
+                        oloc = _new(OutputLoc)
+                        oloc.q = OrderedDict()
+                        oloc.ep = ep
+                        oloc.spec = spec
+                        olocs.append(oloc)
+                    ep.olocs = olocs
+                else:
+                    ep.olocs = ()
+                epochs[eid] = ep
+                startable[eid] = None
+                add(ep)
+                in_qs = rt.in_qs
+                if len(plan) == 1:
+                    pos, port, n = plan[0]
+                    q = in_qs[pos]
+                    k = len(q) if n is None or n >= len(q) else n
+                    if k == 1:  # the one-packet take
+                        pid = q.popitem(False)[0]
+                        pairs = ((port, pid),)
+                        nq[pid] = None
+                        where[pid] = ep
+                    elif not k:
+                        pairs = ()
+                    else:
+                        taken = []
+                        for _ in range(k):
+                            pid = q.popitem(False)[0]
+                            taken.append((port, pid))
+                            nq[pid] = None
+                            where[pid] = ep
+                        pairs = tuple(taken)
+                else:
+                    taken = []
+                    for pos, port, n in plan:
+                        q = in_qs[pos]
+                        if q:
+                            for _ in range(len(q) if n is None or n >= len(q) else n):
+                                pid = q.popitem(False)[0]
+                                taken.append((port, pid))
+                                nq[pid] = None
+                                where[pid] = ep
+                    pairs = tuple(taken)
+                ep.in_salvo = (name, pairs)
+                if pairs:
+                    rt.total -= len(pairs)
+                    dirty.add(rt)
+                else:
+                    empty = True
+            progress = True
+
+        if comp.has_requests or s.pending:
+            if requests(net, ts, fired, [] if extra is None else extra, created):
+                progress = True
+        if not progress or empty or len(created) >= limit:
+            return progress
+        ts = _time_ns() // 1000000
