@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from netrun.errors import (
-    CannotFinishNonEmptyEpochError,
     ContextMisuseError,
     EpochCancelled,
     EpochIncompleteError,

@@ -142,7 +142,7 @@ class LiveOpsMixin:
         queues = self.queues
         if queues is None:
             return
-        store = self.store
+        active = self.store._active
         engine = self.engine
         for pid, port in orphans:
             name = queues.queue_of(node_name, port)
@@ -150,7 +150,7 @@ class LiveOpsMixin:
                 if self.undeclared is not None:  # a config with explicit output queues: dropped
                     self.undeclared.drop(self, node_name, epoch_id, pid, port)
                 continue  # no queue: the packet stays outside the net with its value
-            entry = store.pop_entry(pid) if store.has_value(pid) else None
+            entry = active.pop(pid, None)
             with engine.lock:
                 lane = engine.quiet
                 if lane is not None:

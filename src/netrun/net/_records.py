@@ -130,13 +130,24 @@ class EpochRun:
     (``ctx``, ``timer``, ``worker``...) refers to the attempt in progress.
     """
 
+    # The attributes every epoch sets are slots; the others (set only by some attempts:
+    # timeouts, retries, workers, tasks...) are class-level defaults, overridden per
+    # instance in its ``__dict__`` when set, so that making a record stays cheap.
     __slots__ = (
-        "id", "node", "pairs", "condition", "created", "started", "deadline", "attempt",
-        "retry_timestamps", "retry_exceptions", "ctx", "timer", "executor", "worker", "done",
-        "_port_of", "task", "abandoned", "log_record", "in_engine", "seq",
-        "saved_inputs",  # set only with periodic checkpoints (read with getattr)
-        "worker_index",  # the worker of the latest attempt (kept after it ends, for logs/errors)
+        "id", "node", "pairs", "condition", "created", "started", "attempt", "ctx",
+        "executor", "done", "in_engine", "seq", "__dict__",
     )
+    deadline: Optional[float] = None
+    retry_timestamps: Optional[list] = None
+    retry_exceptions: Optional[list] = None
+    timer: Any = None
+    worker: Any = None
+    worker_index: Optional[int] = None  # the worker of the latest attempt (kept for logs/errors)
+    _port_of: Optional[dict[str, str]] = None
+    task: Any = None
+    abandoned: Any = None
+    log_record: Any = None
+    saved_inputs: Any = None  # set only with periodic checkpoints
 
     def __init__(self, epoch_id: str, node: NodeRuntime, pairs: Any,
                  condition: Optional[str], created: float, seq: Optional[int] = None) -> None:
@@ -146,20 +157,10 @@ class EpochRun:
         self.condition = condition
         self.created = created
         self.started = 0.0
-        self.deadline: Optional[float] = None
         self.attempt = 0
-        self.retry_timestamps: Optional[list] = None
-        self.retry_exceptions: Optional[list] = None
         self.ctx: Any = None
-        self.timer: Any = None
         self.executor: Any = None
-        self.worker: Any = None
-        self.worker_index: Optional[int] = None
         self.done = False
-        self._port_of: Optional[dict[str, str]] = None
-        self.task: Any = None
-        self.abandoned: Any = None
-        self.log_record: Any = None
         self.in_engine = False  # started in the engine (Running)
         self.seq = next(_sequence) if seq is None else seq  # creation order
 

@@ -232,7 +232,11 @@ class NodeExecutionContext:
                 active = store._active
                 value = active.get(packet, _MISSING)
                 if value is not _MISSING and type(value) is not StoredValue:
-                    self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
+                    pairs = self._run.pairs
+                    if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
+                        self._consumed = {packet}  # the common case of _input_port
+                    else:
+                        self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
                     try:
                         lane.consume(packet)
                     except BaseException:
