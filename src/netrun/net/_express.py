@@ -134,7 +134,10 @@ class ExpressMixin:
                 ctx._closed = True
                 if exc is None:
                     try:
-                        lane.finish(eid)
+                        if lane is engine.quiet:
+                            lane.finish(eid)
+                        else:  # the function installed a history: the finish is recorded
+                            engine.finish_epoch(eid)
                     except (CannotFinishNonEmptyEpochError, UnsentOutputSalvoError) as error:
                         exc = self.incomplete_error(run, ctx, error)
                         exc.__cause__ = error

@@ -1,0 +1,174 @@
+"""The express path (``_express.py``): plain sync epochs on the loop run in rounds, with the
+engine lock held once per round and context operations going straight to the engine's fast
+lane. These tests pin down that it is taken when it may be, that it is left the moment
+something needs the general path (mid-round and mid-epoch), and that it keeps every
+guarantee of the general path."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from _net_graphs import pipeline
+from netrun.errors import ContextMisuseError, NodeExecutionFailed, OutputPortNotFoundError
+from netrun.net import NetState
+
+
+def _through(record=None):
+    def fn(ctx, packets):
+        if record is not None:
+            record.append(ctx._lane is not None)
+        value = ctx.consume_packet(packets["in"][0])
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    return fn
+
+
+def test_a_plain_sync_node_runs_express_and_keeps_order(make_net):
+    net = make_net(pipeline("A", "B"))
+    seen: list = []
+    net.set_node_exec("A", _through(seen))
+    net.set_node_exec("B", _through(seen))
+    net.inject_data("A", "in", range(300))
+    net.start()
+    assert net.flush_output_queue("B::out") == list(range(300))
+    assert seen == [True] * 600
+
+
+@pytest.mark.parametrize("option", [{"timeout": 5.0}, {"rate_limit_per_second": 1e6},
+                                    {"defer_net_actions": True}])
+def test_nodes_with_per_epoch_features_take_the_general_path(make_net, option):
+    net = make_net(pipeline("A"))
+    seen: list = []
+    net.set_node_exec("A", _through(seen))
+    net.set_node_config("A", **option)
+    net.inject_data("A", "in", [1, 2])
+    net.start()
+    assert net.flush_output_queue("A::out") == [1, 2]
+    assert seen == [False, False]
+
+
+def test_a_recorder_installed_inside_an_epoch_sees_every_later_action(make_net):
+    """``on_net_actions`` registered by a node function switches the engine off its quiet
+    lane in the middle of an express round: the rest of that epoch's operations and every
+    later epoch are recorded."""
+    net = make_net(pipeline("A"))
+    batches: list = []
+    lanes: list = []
+
+    def fn(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        if value == 2:
+            net.on_net_actions(batches.append)
+        lanes.append(ctx._lane is not None)
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", fn)
+    net.inject_data("A", "in", range(5))
+    net.start()
+    assert net.flush_output_queue("A::out") == list(range(5))
+    assert lanes == [True, True, True, False, False]  # epochs after the switch: general path
+    kinds = [log.action_kind for batch in batches for log in batch]
+    # epoch 2 (switched mid-epoch): its create, load and send onwards are recorded
+    assert kinds.count("FinishEpoch") == 3 and kinds.count("StartEpoch") == 2
+    assert kinds.count("CreatePacket") == 3 and kinds.count("SendOutputSalvo") == 3
+
+
+def test_a_failure_mid_round_pauses_and_loses_nothing(make_net):
+    net = make_net(pipeline("A", "B"))
+
+    def fragile(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        if value == 3:
+            raise ValueError("three")
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", fragile)
+    net.set_node_exec("B", _through())
+    net.inject_data("A", "in", range(6))
+    net.start()  # on_error="pause": the round stops at the failure
+    assert net.state is NetState.PAUSED
+    [entry] = net.dead_letter_queue.get_all()  # the failed epoch, with its consumed value
+    assert entry.node_name == "A" and list(entry.packet_values.values()) == [3]
+    assert isinstance(entry.exception, ValueError)
+    out = net.flush_output_queue("B::out")
+    net.start()
+    out += net.flush_output_queue("B::out")
+    assert out == [0, 1, 2, 4, 5]
+
+
+def test_misuse_inside_an_express_epoch_raises_the_general_errors(make_net):
+    net = make_net(pipeline("A"), on_error="raise")
+    kept: list = []
+
+    def twice(ctx, packets):
+        kept.append(ctx)
+        ctx.consume_packet(packets["in"][0])
+        ctx.consume_packet(packets["in"][0])
+
+    net.set_node_exec("A", twice)
+    net.inject_data("A", "in", [1])
+    with pytest.raises(NodeExecutionFailed) as info:
+        net.start()
+    assert isinstance(info.value.original_exception, ContextMisuseError)
+    assert "already consumed" in str(info.value.original_exception)
+    with pytest.raises(ContextMisuseError, match="used after its attempt ended"):
+        kept[0].create_packet(1)
+
+
+def test_unknown_output_port_in_an_express_epoch(make_net):
+    net = make_net(pipeline("A"), on_error="raise")
+
+    def wrong_port(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        ctx.load_output_port("nope", ctx.create_packet(value))
+
+    net.set_node_exec("A", wrong_port)
+    net.inject_data("A", "in", [1])
+    with pytest.raises(NodeExecutionFailed) as info:
+        net.start()
+    error = info.value.original_exception
+    assert isinstance(error, OutputPortNotFoundError)
+    assert "Node 'A' has no output port 'nope'" in str(error)
+
+
+def test_packets_given_as_strings_and_value_functions_take_the_general_road(make_net):
+    net = make_net(pipeline("A", "B"))
+
+    def lazy(ctx, packets):
+        value = ctx.consume_packet(str(packets["in"][0]))  # a plain ID string
+        ctx.load_output_port("out", ctx.create_packet_from_value_func(lambda: value * 10))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", lazy)
+    net.set_node_exec("B", _through())
+    net.inject_data("A", "in", [1, 2, 3])
+    net.start()
+    assert net.flush_output_queue("B::out") == [10, 20, 30]
+
+
+def test_thread_pool_nodes_and_express_nodes_share_the_engine(make_net):
+    """Thread-pool epochs talk to the engine live while express rounds hold its lock: no
+    deadlock, nothing lost, and the express node keeps its order."""
+    net = make_net(pipeline("A", "B", "C"), thread_pools={"io": {"size": 3}})
+    net.set_node_exec("A", _through())
+    net.set_node_exec("B", _through())
+    net.set_node_exec("C", _through())
+    net.set_node_config("B", pool="io")
+    net.inject_data("A", "in", range(500))
+    done = threading.Event()
+    result: list = []
+
+    def run():
+        net.start()
+        result.extend(net.flush_output_queue("C::out"))
+        done.set()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    assert done.wait(60), "the net did not finish"
+    assert sorted(result) == list(range(500))
