@@ -29,6 +29,8 @@ from netrun.errors import NetrunRuntimeError
 
 __all__ = ["Engine", "GraphInfo"]
 
+_NO_LIMIT = 1 << 62  # "no limit" for the fast lane's ``steps``
+
 
 class GraphInfo:
     """Static facts of a graph, computed once."""
@@ -404,24 +406,25 @@ class Engine:
 
     def _advance_quietly(self, limit: Optional[int], lane: Any, record: bool) -> list[NewEpoch]:
         """:meth:`advance` through the fast lane (the recording one, read back into the
-        history after each step, when ``record``); the caller holds the lock."""
-        step = lane.step
+        history after its steps, when ``record``); the caller holds the lock."""
         eps: list = []
-        while True:
-            seen = len(eps)
-            progress = step(eps)
+        try:
+            # the steps, in one call: until no progress, ``limit`` epochs, or an epoch
+            # whose input salvo took no packets (which the pass below refuses)
+            if lane.steps(eps, _NO_LIMIT if limit is None else limit) and limit is not None \
+                    and len(eps) >= limit:
+                self.dirty = True
+        finally:
             if record:
                 self._replay()
-            if len(eps) > seen:
-                for ep in eps[seen:]:
-                    if not ep.in_salvo[1] and ep.in_salvo[0] != "__request__":
-                        self._guard_empty([_new_epoch(ep)])
-            if not progress:
-                break
-            if limit is not None and len(eps) >= limit:
-                self.dirty = True
-                break
-        return [(ep.id, ep.rt.info.name, ep.in_salvo[1], ep.in_salvo[0]) for ep in eps]
+        new = []
+        for ep in eps:
+            condition, pairs = ep.in_salvo
+            epoch = (ep.id, ep.rt.info.name, pairs, condition)
+            if not pairs and condition != "__request__":
+                self._guard_empty([epoch])
+            new.append(epoch)
+        return new
 
     def _guard_empty(self, new: list[NewEpoch]) -> None:
         for _, node, pairs, condition in new:
