@@ -3,7 +3,8 @@
 Compilation turns names into positions: each node gets its ports in declaration order,
 its conditions as ``(name, take_plan, test)`` where ``take_plan`` lists
 ``(port_position, port, count_or_None)`` and ``test`` is a compiled term over the port
-queues; ``pick`` tests the input conditions in order in one call (the first satisfied one).
+queues; ``pick`` tests the input conditions in order in one call (the first satisfied one)
+and ``always`` is the first one when it holds whenever the node holds an input packet.
 The backward request cascade depends only on the graph, so its result (source nodes or
 the unconnected port it hits) is computed once per requesting node and cached.
 """
@@ -33,6 +34,7 @@ class NodeInfo:
         "out_edge",
         "in_conds",
         "pick",
+        "always",
         "out_conds",
         "startup",
         "no_salvo",
@@ -57,6 +59,16 @@ class NodeInfo:
         # the first satisfied input condition (an ``in_conds`` entry) or None, in one call
         self.pick = compile_first(
             [(c._term, cond) for c, cond in zip(node._in_conds.values(), self.in_conds)], self.in_pos, self.in_caps
+        )
+        # the first input condition when it holds whenever the node holds an input packet
+        # (one input port and the term "that port is non-empty"), else None
+        first = next(iter(node._in_conds.values()), None)
+        term = None if first is None else first._term
+        self.always = (
+            self.in_conds[0]
+            if term is not None and len(self.in_names) == 1 and term._kind == "Port" and term._port == self.in_names[0]
+            and term._state == "NonEmpty"
+            else None
         )
         self.out_conds = {
             name: (c._max, _plan(c, self.out_pos), compile_term(c._term, self.out_pos, self.out_caps, ".q"))

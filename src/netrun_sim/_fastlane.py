@@ -48,15 +48,21 @@ __all__ = ["FastLane", "TapeLane", "tape_action"]
 
 
 class FastLane:
-    """Event-free happy paths on one ``NetSim`` (get it with ``NetSim._fastlane()``)."""
+    """Event-free happy paths on one ``NetSim`` (get it with ``NetSim._fastlane()``).
 
-    __slots__ = ("_net", "_s", "_ids", "_do")
+    The lane keeps the net's state containers (``where``, ``epochs``, ``startable``), which
+    a net never replaces."""
+
+    __slots__ = ("_net", "_s", "_ids", "_do", "_where", "_epochs", "_startable")
 
     def __init__(self, net) -> None:
         self._net = net
-        self._s = net._s
+        s = self._s = net._s
         self._ids = net._ids
         self._do = net.do_action
+        self._where = s.where
+        self._epochs = s.epochs
+        self._startable = s.startable
 
     # -- stepping -------------------------------------------------------------------------
     def step(self, created: list) -> bool:
@@ -78,18 +84,16 @@ class FastLane:
     # -- epochs -----------------------------------------------------------------------------
     def start(self, eid: str) -> None:
         """``start_epoch``."""
-        s = self._s
-        ep = s.epochs.get(eid)
+        ep = self._epochs.get(eid)
         if ep is None or ep.state != STARTABLE:
             self._do(NetAction.start_epoch(eid))
             return
         ep.state = RUNNING
-        del s.startable[eid]
+        del self._startable[eid]
 
     def finish(self, eid: str) -> None:
         """``finish_epoch``."""
-        s = self._s
-        ep = s.epochs.get(eid)
+        ep = self._epochs.get(eid)
         if ep is None or ep.q or ep.state != RUNNING:
             self._do(NetAction.finish_epoch(eid))
             return
@@ -99,14 +103,14 @@ class FastLane:
                 return
         info = ep.rt.info
         if info.no_salvo:
-            s.tokens[info.name] = True
-        del s.epochs[eid]
+            self._s.tokens[info.name] = True
+        del self._epochs[eid]
         ep.olocs = ()  # break the epoch <-> output-port cycle (see NetSim._finish_epoch)
 
     # -- packets ----------------------------------------------------------------------------
     def create(self, eid: str) -> str:
         """``create_packet`` inside a running epoch; returns the new packet's id."""
-        ep = self._s.epochs.get(eid)
+        ep = self._epochs.get(eid)
         if ep is None or ep.state != RUNNING:
             return self._do(NetAction.create_packet(eid))[0].packet_id
         ts = _time_ns() // 1000000
@@ -119,31 +123,34 @@ class FastLane:
         ids._pos = pos + 16
         pid = ids._prefix + ids._buf[pos : pos + 16]
         ep.q[pid] = None
-        self._s.where[pid] = ep
+        self._where[pid] = ep
         return pid
 
     def consume(self, pid: str) -> None:
         """``consume_packet`` (from any location)."""
-        s = self._s
-        loc = s.where.get(pid)
+        where = self._where
+        loc = where.get(pid)
         if loc is None:
             self._do(NetAction.consume_packet(pid))
             return
         del loc.q[pid]
         kind = loc.kind
-        if kind == K_EDGE:
+        if kind == K_NODE:
+            pass
+        elif kind == K_EDGE:
             if not loc.q:
-                del s.busy[loc]
+                del self._s.busy[loc]
         elif kind == K_INPUT:
-            loc.rt.total -= 1
-            s.dirty.add(loc.rt)
-        del s.where[pid]
+            rt = loc.rt
+            rt.total -= 1
+            self._s.dirty.add(rt)
+        del where[pid]
 
     def load(self, pid: str, port: str) -> None:
         """``load_packet_into_output_port``."""
-        where = self._s.where
+        where = self._where
         loc = where.get(pid)
-        pos = None if loc is None or loc.kind != K_NODE else loc.rt.info.out_pos.get(port)
+        pos = None if loc is None or loc.kind != K_NODE else loc.rt.out_pos.get(port)
         if pos is None:
             self._do(NetAction.load_packet_into_output_port(pid, port))
             return
@@ -160,26 +167,38 @@ class FastLane:
     def send(self, eid: str, cond_name: str) -> list:
         """``send_output_salvo`` of a running epoch; returns the orphaned packets as
         ``(packet_id, port)`` pairs."""
-        s = self._s
-        ep = s.epochs.get(eid)
-        cond = None if ep is None else ep.rt.info.out_conds.get(cond_name)
+        ep = self._epochs.get(eid)
+        cond = None if ep is None else ep.rt.out_conds.get(cond_name)
         if cond is None or ep.state != RUNNING:
-            evs = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
-            return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+            return self._send_slowly(eid, cond_name)
         counts = ep.out_counts
-        sent = 0 if counts is None else counts.get(cond_name, 0)
-        if (cond[0] is not None and sent >= cond[0]) or not cond[2](ep.olocs):
-            evs = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
-            return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
         if counts is None:
+            if (cond[0] is not None and cond[0] <= 0) or not cond[2](ep.olocs):
+                return self._send_slowly(eid, cond_name)
             ep.out_counts = {cond_name: 1}
         else:
+            sent = counts.get(cond_name, 0)
+            if (cond[0] is not None and sent >= cond[0]) or not cond[2](ep.olocs):
+                return self._send_slowly(eid, cond_name)
             counts[cond_name] = sent + 1
+        olocs = ep.olocs
+        where = self._where
+        plan = cond[1]
+        if len(plan) == 1:  # fast path: one packet from one port along an edge
+            pos, port, n = plan[0]
+            oloc = olocs[pos]
+            q = oloc.q
+            dest = oloc.spec[2]
+            if dest is not None and (len(q) == 1 if n is None else (n == 1 and q)):
+                pid = q.popitem(False)[0]
+                dest.q[pid] = None
+                where[pid] = dest
+                self._s.busy[dest] = None
+                ep.outs += ((cond_name, ((port, pid),)),)
+                return _NONE
         pairs = []
         orphaned = None
-        olocs = ep.olocs
-        where = s.where
-        for pos, port, n in cond[1]:
+        for pos, port, n in plan:
             q = olocs[pos].q
             if not q:
                 continue
@@ -188,13 +207,13 @@ class FastLane:
                 continue
             dest = olocs[pos].spec[2]
             if dest is None:
-                outside = s.outside
+                outside = self._s.outside
                 oq = outside.q
                 if orphaned is None:
                     orphaned = []
                 orphans = []
                 for _ in range(k):
-                    pid = q.popitem(last=False)[0]
+                    pid = q.popitem(False)[0]
                     pairs.append((port, pid))
                     orphans.append((pid, port, cond_name))
                     orphaned.append((pid, port))
@@ -203,14 +222,25 @@ class FastLane:
                 ep.orphans += tuple(orphans)
             else:
                 dq = dest.q
-                for _ in range(k):
-                    pid = q.popitem(last=False)[0]
+                if k == 1:
+                    pid = q.popitem(False)[0]
                     pairs.append((port, pid))
                     dq[pid] = None
                     where[pid] = dest
-                s.busy[dest] = None
+                else:
+                    for _ in range(k):
+                        pid = q.popitem(False)[0]
+                        pairs.append((port, pid))
+                        dq[pid] = None
+                        where[pid] = dest
+                self._s.busy[dest] = None
         ep.outs += ((cond_name, tuple(pairs)),)
         return orphaned or _NONE
+
+    def _send_slowly(self, eid: str, cond_name: str) -> list:
+        """``send`` off the happy path: the action API (its error, or the send itself)."""
+        evs = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
+        return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
 
 
 _NONE: list = []  # shared empty result (callers only iterate it)

@@ -92,7 +92,7 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
         # phase 2 (see run_step)
         if dirty:
             for rt in dirty:
-                fire = rt.pick(rt.in_qs) if rt.total else None
+                fire = (rt.always or rt.pick(rt.in_qs)) if rt.total else None
                 rt.fire = fire
                 if fire is None:
                     ready.discard(rt)

@@ -173,15 +173,20 @@ def new_epoch(rt: "NodeRT", eid: str) -> Ep:
 
 
 class NodeRT:
-    """Per-net runtime data of one node (``index`` and ``pick`` are copied from its
-    ``NodeInfo`` for the step's hot loops)."""
+    """Per-net runtime data of one node (``index``, ``always``, ``pick``, ``out_pos`` and
+    ``out_conds`` are its ``NodeInfo``'s, copied for the hot paths)."""
 
-    __slots__ = ("info", "index", "pick", "in_locs", "in_qs", "total", "fire", "out_specs")
+    __slots__ = (
+        "info", "index", "always", "pick", "out_pos", "out_conds", "in_locs", "in_qs", "total", "fire", "out_specs"
+    )
 
     def __init__(self, info) -> None:
         self.info = info
         self.index = info.index
+        self.always = info.always
         self.pick = info.pick
+        self.out_pos = info.out_pos
+        self.out_conds = info.out_conds
         self.out_specs: tuple = ()  # (port, capacity, edge Loc or None) per output port
         self.in_locs: list = []
         self.in_qs: list = []
@@ -349,7 +354,7 @@ class State:
             return
         ready = self.ready
         for rt in dirty:
-            fire = rt.pick(rt.in_qs) if rt.total else None
+            fire = (rt.always or rt.pick(rt.in_qs)) if rt.total else None
             rt.fire = fire
             if fire is None:
                 ready.discard(rt)

@@ -104,7 +104,7 @@ def run_step(net, ts: int | None = None) -> tuple:
     ready = s.ready
     if dirty:
         for rt in dirty:
-            fire = rt.pick(rt.in_qs) if rt.total else None
+            fire = (rt.always or rt.pick(rt.in_qs)) if rt.total else None
             rt.fire = fire
             if fire is None:
                 ready.discard(rt)
