@@ -144,6 +144,7 @@ class LiveOpsMixin:
             return
         active = self.store._active
         engine = self.engine
+        lock = engine.lock
         for pid, port in orphans:
             name = queues.queue_of(node_name, port)
             if name is None:
@@ -151,12 +152,15 @@ class LiveOpsMixin:
                     self.undeclared.drop(self, node_name, epoch_id, pid, port)
                 continue  # no queue: the packet stays outside the net with its value
             entry = active.pop(pid, None)
-            with engine.lock:
+            lock.acquire()  # (cheaper than `with`: this runs once per output packet)
+            try:
                 lane = engine.quiet
                 if lane is not None:
                     lane.consume(pid)
                 else:
                     engine.consume_packet_held(pid)
+            finally:
+                lock.release()
             queues.put(name, pid, entry, epoch_id)
 
     # ------------------------------------------------------------------ commits

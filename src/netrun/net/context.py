@@ -227,7 +227,7 @@ class NodeExecutionContext:
         lane = self._lane
         if lane is not None and self._closed is None and type(packet) is PacketRef:
             backend = self._backend  # an express epoch (_express.py)
-            if lane is backend.engine.quiet and not self._node.in_types:
+            if lane is backend.engine.quiet:
                 store = backend.store
                 active = store._active
                 value = active.get(packet, _MISSING)
@@ -235,9 +235,12 @@ class NodeExecutionContext:
                     pairs = self._run.pairs
                     if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
                         self._consumed = {packet}  # the common case of _input_port
+                        port = pairs[0][0]
                     else:
-                        self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
+                        port = self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
                     try:
+                        if self._node.in_types:
+                            self._check_in_type(packet, port, value)
                         lane.consume(packet)
                     except BaseException:
                         self._consumed.discard(packet)  # type: ignore[union-attr]
@@ -313,7 +316,9 @@ class NodeExecutionContext:
         lane = self._lane
         if lane is not None and self._closed is None and type(packet) is PacketRef:
             node = self._node  # an express epoch (_express.py)
-            if lane is self._backend.engine.quiet and port_name in node.out_ports and not node.out_types:
+            if lane is self._backend.engine.quiet and port_name in node.out_ports:
+                if node.out_types:
+                    self._check_output(port_name, packet)
                 lane.load(packet, port_name)
                 return
         if self._closed is not None:
