@@ -26,7 +26,7 @@ from __future__ import annotations
 from time import time_ns as _time_ns
 
 from ._ids import _BUFFER as _ID_BUFFER
-from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, index_in
+from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, index_in, own_olocs
 from .actions import NetAction
 from ._faststep import quiet_steps
 from ._step import _EMPTY_REQUEST_SALVO
@@ -154,7 +154,10 @@ class FastLane:
         if pos is None:
             self._do(NetAction.load_packet_into_output_port(pid, port))
             return
-        oloc = loc.olocs[pos]
+        olocs = loc.olocs
+        if olocs is loc.rt.blank_olocs:
+            olocs = own_olocs(loc)
+        oloc = olocs[pos]
         oq = oloc.q
         cap = oloc.spec[1]
         if cap is not None and len(oq) >= cap:
@@ -402,7 +405,10 @@ class TapeLane:
         if pos is None:
             self._act("LoadPacketIntoOutputPort", NetAction.load_packet_into_output_port(pid, port), (pid, port))
             return
-        oloc = loc.olocs[pos]
+        olocs = loc.olocs
+        if olocs is loc.rt.blank_olocs:
+            olocs = own_olocs(loc)
+        oloc = olocs[pos]
         oq = oloc.q
         cap = oloc.spec[1]
         if cap is not None and len(oq) >= cap:

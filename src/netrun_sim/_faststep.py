@@ -16,7 +16,7 @@ from operator import attrgetter
 from time import time_ns as _time_ns
 
 from ._ids import _BUFFER as _ID_BUFFER
-from ._state import STARTABLE, Ep, OutputLoc
+from ._state import STARTABLE, Ep
 from ._step import requests
 
 __all__ = ["quiet_steps"]
@@ -102,7 +102,18 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
         fired = None
         empty = False
         if ready:
-            fired = sorted(ready, key=_by_index) if len(ready) > 1 else ready
+            # graph node order: a single ready node straight from the set (the loop does not
+            # change it), every node in the graph's own list, else sorted
+            nready = len(ready)
+            if nready == 1:
+                fired = ready
+            elif nready == len(s.rts):
+                fired = s.rts
+            elif nready == 2:
+                a, b = ready
+                fired = (a, b) if a.index < b.index else (b, a)
+            else:
+                fired = sorted(ready, key=_by_index)
             if ts != ids._ms:
                 ids.set_time(ts)
             prefix = ids._prefix
@@ -122,18 +133,7 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
                 ep.outs = ()
                 ep.out_counts = None
                 ep.orphans = ()
-                specs = rt.out_specs
-                if specs:
-                    olocs = []
-                    for spec in specs:
-                        oloc = _new(OutputLoc)
-                        oloc.q = OrderedDict()
-                        oloc.ep = ep
-                        oloc.spec = spec
-                        olocs.append(oloc)
-                    ep.olocs = olocs
-                else:
-                    ep.olocs = ()
+                ep.olocs = rt.blank_olocs
                 epochs[eid] = ep
                 startable[eid] = None
                 add(ep)

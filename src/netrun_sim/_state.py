@@ -7,7 +7,9 @@ Data layout (every action costs O(what it touches)):
 * ``locs``: location key → ``Loc`` for the static locations (outside, edges, input ports);
   an epoch's ``Node``/``OutputPort`` locations hang off its :class:`Ep` (see ``resolve``).
 * ``epochs``: epoch id → :class:`Ep` (state, salvos, its ``Node``/``OutputPort`` locations);
-  ``startable``: insertion-ordered ids of Startable epochs.
+  ``startable``: insertion-ordered ids of Startable epochs. An epoch's ``OutputPort``
+  locations are made when first written (:func:`own_olocs`); until then it shares its
+  node's read-only empty ones (``NodeRT.blank_olocs``), so an epoch costs two objects.
 * per node (:class:`NodeRT`): the input-port queues, their packet total and a cached
   "first satisfied input condition". ``dirty`` holds nodes whose input counts changed
   since their conditions were last evaluated, ``ready`` the nodes with input packets and a
@@ -19,6 +21,7 @@ Data layout (every action costs O(what it touches)):
 from __future__ import annotations
 
 from collections import OrderedDict
+from types import MappingProxyType
 
 from .locations import OUTSIDE
 
@@ -40,6 +43,7 @@ __all__ = [
     "K_OUTPUT",
     "index_in",
     "new_epoch",
+    "own_olocs",
 ]
 
 K_OUTSIDE, K_EDGE, K_INPUT, K_NODE, K_OUTPUT = 0, 1, 2, 3, 4
@@ -117,7 +121,8 @@ class OutputLoc(Loc):
 class Ep(Loc):
     """A live epoch (Startable or Running). It is also its own ``Node`` location: ``key`` is
     ``("N", id)`` and ``q`` holds the packets inside the epoch; ``olocs`` lists its
-    ``OutputPort`` locations in port order. ``outs`` and ``orphans`` are
+    ``OutputPort`` locations in port order: its node's shared, empty, read-only
+    ``blank_olocs`` until one is written (get writable ones with :func:`own_olocs`). ``outs`` and ``orphans`` are
     tuples replaced on change (so snapshots share them); ``out_counts`` (salvos sent per
     output condition) is created on the first send."""
 
@@ -157,19 +162,28 @@ def new_epoch(rt: "NodeRT", eid: str) -> Ep:
     ep.outs = ()
     ep.out_counts = None
     ep.orphans = ()
-    specs = rt.out_specs
-    if specs:
+    ep.olocs = rt.blank_olocs
+    return ep
+
+
+def own_olocs(ep: Ep) -> list:
+    """The epoch's own ``OutputPort`` locations, made on first use (see :class:`Ep`); every
+    code path that puts a packet into an output port gets the location here."""
+    olocs = ep.olocs
+    if olocs is ep.rt.blank_olocs:
         olocs = []
-        for spec in specs:
+        for spec in ep.rt.out_specs:
             oloc = _new(OutputLoc)
             oloc.q = OrderedDict()
             oloc.ep = ep
             oloc.spec = spec
             olocs.append(oloc)
         ep.olocs = olocs
-    else:
-        ep.olocs = ()
-    return ep
+    return olocs
+
+
+# the queue of a blank output location: empty, and any write fails loudly
+_NO_PACKETS = MappingProxyType({})
 
 
 class NodeRT:
@@ -177,7 +191,8 @@ class NodeRT:
     ``out_conds`` are its ``NodeInfo``'s, copied for the hot paths)."""
 
     __slots__ = (
-        "info", "index", "always", "pick", "out_pos", "out_conds", "in_locs", "in_qs", "total", "fire", "out_specs"
+        "info", "index", "always", "pick", "out_pos", "out_conds", "in_locs", "in_qs", "total", "fire", "out_specs",
+        "blank_olocs",
     )
 
     def __init__(self, info) -> None:
@@ -188,6 +203,7 @@ class NodeRT:
         self.out_pos = info.out_pos
         self.out_conds = info.out_conds
         self.out_specs: tuple = ()  # (port, capacity, edge Loc or None) per output port
+        self.blank_olocs: tuple = ()  # the empty output locations epochs share (see Ep)
         self.in_locs: list = []
         self.in_qs: list = []
         self.total = 0
@@ -268,6 +284,14 @@ class State:
                 (port, cap, None if edge is None else self.locs[("E", edge)])
                 for port, cap, edge in zip(info.out_names, info.out_caps, info.out_edge)
             )
+            blanks = []
+            for spec in rt.out_specs:
+                blank = _new(OutputLoc)
+                blank.q = _NO_PACKETS
+                blank.ep = None  # shared: belongs to no epoch (its key is never read: it is empty)
+                blank.spec = spec
+                blanks.append(blank)
+            rt.blank_olocs = tuple(blanks)
 
     # -- packet primitives ------------------------------------------------------------------
     def add(self, loc: Loc, pid: str) -> None:
@@ -343,7 +367,7 @@ class State:
             if ep is None:
                 return None
             pos = ep.rt.info.out_pos.get(key[2])
-            return None if pos is None else ep.olocs[pos]
+            return None if pos is None else own_olocs(ep)[pos]
         return self.locs.get(key)
 
     # -- input conditions -------------------------------------------------------------------

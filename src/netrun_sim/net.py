@@ -16,7 +16,7 @@ from ._ids import IdSource, parse_id, to_ulid
 from functools import partial
 from time import time_ns as _time_ns
 
-from ._state import FINISHED, K_EDGE, K_INPUT, K_NODE, K_OUTPUT, RUNNING, STARTABLE, State, index_in
+from ._state import FINISHED, K_EDGE, K_INPUT, K_NODE, K_OUTPUT, RUNNING, STARTABLE, State, index_in, own_olocs
 from .actions import ACTION_CLASSES, NetAction
 from .errors import (
     CannotFinishNonEmptyEpochError,
@@ -371,7 +371,7 @@ class NetSim:
         where = s.where
         destroyed: list = []
         events: list = []
-        for loc in [ep, *ep.olocs]:
+        for loc in [ep, *own_olocs(ep)]:  # (blank ones cannot be cleared)
             key = loc.key
             for pid in loc.q:
                 del where[pid]
@@ -445,7 +445,7 @@ class NetSim:
         pos = ep.rt.info.out_pos.get(port)
         if pos is None:
             raise OutputPortNotFoundError(f"Output port '{port}' not found in epoch {ep.id}")
-        oloc = ep.olocs[pos]
+        oloc = own_olocs(ep)[pos]
         oq = oloc.q
         cap = oloc.spec[1]
         if cap is not None and len(oq) >= cap:
@@ -583,7 +583,7 @@ class NetSim:
                 pos = dep.rt.info.out_pos.get(dkey[2])
                 if pos is None:
                     raise OutputPortNotFoundError(f"Output port '{dkey[2]}' not found in epoch {deid}")
-                dest = dep.olocs[pos]
+                dest = own_olocs(dep)[pos]
         else:
             dest = s.outside
         q = loc.q
