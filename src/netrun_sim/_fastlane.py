@@ -23,10 +23,11 @@ to keep (the garbage collector stops tracking them), which event objects do not.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from time import time_ns as _time_ns
 
 from ._ids import _BUFFER as _ID_BUFFER
-from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, index_in, own_olocs
+from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, OutputLoc, index_in, own_olocs
 from .actions import NetAction
 from ._faststep import quiet_steps
 from ._step import _EMPTY_REQUEST_SALVO
@@ -155,14 +156,27 @@ class FastLane:
             self._do(NetAction.load_packet_into_output_port(pid, port))
             return
         olocs = loc.olocs
-        if olocs is loc.rt.blank_olocs:
-            olocs = own_olocs(loc)
-        oloc = olocs[pos]
-        oq = oloc.q
-        cap = oloc.spec[1]
-        if cap is not None and len(oq) >= cap:
-            self._do(NetAction.load_packet_into_output_port(pid, port))
-            return
+        if olocs is loc.rt.blank_olocs:  # the epoch's first load: its own locations (own_olocs)
+            cap = olocs[pos].spec[1]
+            if cap is not None and cap <= 0:  # (len(oq) >= cap on an empty port)
+                self._do(NetAction.load_packet_into_output_port(pid, port))
+                return
+            if len(olocs) == 1:
+                oloc = _new(OutputLoc)
+                oq = oloc.q = OrderedDict()
+                oloc.ep = loc
+                oloc.spec = olocs[0].spec
+                loc.olocs = [oloc]
+            else:
+                oloc = own_olocs(loc)[pos]
+                oq = oloc.q
+        else:
+            oloc = olocs[pos]
+            oq = oloc.q
+            cap = oloc.spec[1]
+            if cap is not None and len(oq) >= cap:
+                self._do(NetAction.load_packet_into_output_port(pid, port))
+                return
         del loc.q[pid]
         oq[pid] = None
         where[pid] = oloc
@@ -187,17 +201,23 @@ class FastLane:
         olocs = ep.olocs
         where = self._where
         plan = cond[1]
-        if len(plan) == 1:  # fast path: one packet from one port along an edge
+        if len(plan) == 1:  # fast path: one packet from one port
             pos, port, n = plan[0]
             oloc = olocs[pos]
             q = oloc.q
             dest = oloc.spec[2]
-            if dest is not None and (len(q) == 1 if n is None else (n == 1 and q)):
+            if len(q) == 1 if n is None else (n == 1 and q):
                 pid = q.popitem(False)[0]
+                ep.outs += ((cond_name, ((port, pid),)),)
+                if dest is None:  # orphaned
+                    outside = self._s.outside
+                    outside.q[pid] = None
+                    where[pid] = outside
+                    ep.orphans += ((pid, port, cond_name),)
+                    return [(pid, port)]
                 dest.q[pid] = None
                 where[pid] = dest
                 self._s.busy[dest] = None
-                ep.outs += ((cond_name, ((port, pid),)),)
                 return _NONE
         pairs = []
         orphaned = None
