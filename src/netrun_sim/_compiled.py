@@ -1,10 +1,12 @@
 """The compiled, immutable form of a validated graph, shared by every net built on it.
 
 Compilation turns names into positions: each node gets its ports in declaration order,
-its conditions as ``(name, take_plan, test)`` where ``take_plan`` lists
-``(port_position, port, count_or_None)`` and ``test`` is a compiled term over the port
-queues; ``pick`` tests the input conditions in order in one call (the first satisfied one)
-and ``always`` is the first one when it holds whenever the node holds an input packet.
+its input conditions as ``(name, take_plan, test)`` and its output conditions as
+``(max_salvos, take_plan, test, one)``, where ``take_plan`` lists ``(port_position, port,
+count_or_None)``, ``test`` is a compiled term over the port queues and ``one`` is the
+plan's single step when the test is just "that port is non-empty" (else None). ``pick``
+tests the input conditions in order in one call (the first satisfied one) and ``always``
+is the first one when it holds whenever the node holds an input packet.
 The backward request cascade depends only on the graph, so its result (source nodes or
 the unconnected port it hits) is computed once per requesting node and cached.
 """
@@ -71,13 +73,23 @@ class NodeInfo:
             else None
         )
         self.out_conds = {
-            name: (c._max, _plan(c, self.out_pos), compile_term(c._term, self.out_pos, self.out_caps, ".q"))
+            name: (c._max, plan, compile_term(c._term, self.out_pos, self.out_caps, ".q"), _only_non_empty(c, plan))
             for name, c in node._out_conds.items()
+            for plan in (_plan(c, self.out_pos),)
         }
         drc = node._drc
         self.startup = drc is not None and drc._has(0)
         self.no_salvo = drc is not None and drc._has(1)
         self.label = drc._label if drc is not None else None
+
+
+def _only_non_empty(cond, plan: tuple):
+    """``plan``'s one step when ``cond`` takes from one port and its term is "that port is
+    non-empty" (the fast lane's send tests it inline), else None."""
+    term = cond._term
+    if len(plan) == 1 and term._kind == "Port" and term._state == "NonEmpty" and term._port == plan[0][1]:
+        return plan[0]
+    return None
 
 
 def _plan(cond, positions: dict) -> tuple:

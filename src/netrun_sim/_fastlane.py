@@ -189,36 +189,44 @@ class FastLane:
         if cond is None or ep.state != RUNNING:
             return self._send_slowly(eid, cond_name)
         counts = ep.out_counts
-        if counts is None:
-            if (cond[0] is not None and cond[0] <= 0) or not cond[2](ep.olocs):
-                return self._send_slowly(eid, cond_name)
-            ep.out_counts = {cond_name: 1}
-        else:
-            sent = counts.get(cond_name, 0)
-            if (cond[0] is not None and sent >= cond[0]) or not cond[2](ep.olocs):
-                return self._send_slowly(eid, cond_name)
-            counts[cond_name] = sent + 1
+        sent = 0 if counts is None else counts.get(cond_name, 0)
+        if cond[0] is not None and sent >= cond[0]:
+            return self._send_slowly(eid, cond_name)
         olocs = ep.olocs
-        where = self._where
-        plan = cond[1]
-        if len(plan) == 1:  # fast path: one packet from one port
-            pos, port, n = plan[0]
+        one = cond[3]
+        if one is None:
+            if not cond[2](olocs):
+                return self._send_slowly(eid, cond_name)
+        else:  # the condition is "this port is non-empty" and takes from it alone
+            pos, port, n = one
             oloc = olocs[pos]
             q = oloc.q
-            dest = oloc.spec[2]
-            if len(q) == 1 if n is None else (n == 1 and q):
+            if not q:
+                return self._send_slowly(eid, cond_name)
+            if len(q) == 1 if n is None else n == 1:  # fast path: one packet
+                if counts is None:
+                    ep.out_counts = {cond_name: 1}
+                else:
+                    counts[cond_name] = sent + 1
                 pid = q.popitem(False)[0]
                 ep.outs += ((cond_name, ((port, pid),)),)
+                dest = oloc.spec[2]
                 if dest is None:  # orphaned
                     outside = self._s.outside
                     outside.q[pid] = None
-                    where[pid] = outside
+                    self._where[pid] = outside
                     ep.orphans += ((pid, port, cond_name),)
                     return [(pid, port)]
                 dest.q[pid] = None
-                where[pid] = dest
+                self._where[pid] = dest
                 self._s.busy[dest] = None
                 return _NONE
+        if counts is None:
+            ep.out_counts = {cond_name: 1}
+        else:
+            counts[cond_name] = sent + 1
+        where = self._where
+        plan = cond[1]
         pairs = []
         orphaned = None
         for pos, port, n in plan:

@@ -478,7 +478,7 @@ class NetSim:
         cond = info.out_conds.get(cond_name)
         if cond is None:
             raise SalvoConditionNotFoundError(f"Salvo condition '{cond_name}' not found for epoch {eid}")
-        max_n, plan, test = cond
+        max_n, plan, test, _one = cond
         counts = ep.out_counts
         sent = 0 if counts is None else counts.get(cond_name, 0)
         if max_n is not None and sent >= max_n:
