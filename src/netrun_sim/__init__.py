@@ -19,7 +19,8 @@ Architecture (one module per concept; lower modules never import higher ones)::
     _state                  mutable state: ordered per-location queues, indexes, caches
     net                     NetSim: dispatch, the actions, the queries
     _step                   run_step, is_blocked, run_until_blocked
-    _faststep, _fastlane    the runtime's private fast lane: event-free steps and actions
+    _faststep, _fastlane,   the runtime's private fast lane: event-free steps and actions,
+    _tapelane               and its recording form (a tape of plain tuples)
     _undo                   undo_action (journaled, atomic)
     snapshot                NetSim.snapshot() / NetSim.from_snapshot() (JSON-able state)
     netrun_sim              alias module (``from netrun_sim.netrun_sim import ...``)

@@ -122,7 +122,7 @@ class TapeLane:
                 return True
             for ep in created[seen:]:
                 salvo = ep.in_salvo
-                if not salvo[1] and salvo is not _EMPTY_REQUEST_SALVO:
+                if not salvo[1] and salvo[0] != "__request__":
                     return True
 
     def start(self, eid: str) -> None:

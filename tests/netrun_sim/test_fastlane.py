@@ -342,3 +342,19 @@ def test_steps_stops_after_an_empty_salvo_and_at_the_limit():
     created = []
     assert lane.steps(created, 1) is True  # e fires again (its port still holds the packet)
     assert len(created) == 1
+
+
+def test_steps_does_not_stop_for_an_empty_salvo_named_like_a_request():
+    """The runtime refuses empty input salvos except under the name ``"__request__"`` (its
+    marker for request epochs), so ``steps`` stops only for the ones it refuses."""
+    from netrun_sim import Graph, MaxSalvos, NetAction, Node, PacketLocation, Port, PortState
+    from netrun_sim import SalvoCondition, SalvoConditionTerm
+
+    empty = SalvoCondition(MaxSalvos.finite(1), "y", SalvoConditionTerm.port("x", PortState.non_empty()))
+    net = ns.NetSim(Graph([Node("e", {"x": Port(), "y": Port()}, {}, {"__request__": empty})], []))
+    pid = net.do_action(NetAction.create_packet())[0].packet_id
+    net.do_action(NetAction.transport_packet_to_location(pid, PacketLocation.input_port("e", "x")))
+    for lane in (net._fastlane(), TapeLane(net, [])):
+        created: list = []
+        assert lane.steps(created, 5) is True  # it fires every step: stopped by the limit
+        assert [ep.in_salvo for ep in created] == [("__request__", ())] * 5
