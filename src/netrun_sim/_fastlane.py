@@ -23,7 +23,7 @@ from time import time_ns as _time_ns
 
 from ._faststep import quiet_steps
 from ._ids import _BUFFER as _ID_BUFFER
-from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, OutputLoc, own_olocs
+from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, OutputLoc, add_orphans, add_out, own_olocs
 from ._tapelane import _NONE, TapeLane, tape_action
 from .actions import NetAction
 
@@ -193,13 +193,19 @@ class FastLane:
                 else:
                     counts[cond_name] = sent + 1
                 pid = q.popitem(False)[0]
-                ep.outs += ((cond_name, ((port, pid),)),)
+                if ep.outs:
+                    add_out(ep, (cond_name, ((port, pid),)))
+                else:
+                    ep.outs = ((cond_name, ((port, pid),)),)
                 dest = oloc.spec[2]
                 if dest is None:  # orphaned
                     outside = self._s.outside
                     outside.q[pid] = None
                     self._where[pid] = outside
-                    ep.orphans += ((pid, port, cond_name),)
+                    if ep.orphans:
+                        add_orphans(ep, [(pid, port, cond_name)])
+                    else:
+                        ep.orphans = ((pid, port, cond_name),)
                     return [(pid, port)]
                 dest.q[pid] = None
                 self._where[pid] = dest
@@ -234,7 +240,7 @@ class FastLane:
                     orphaned.append((pid, port))
                     oq[pid] = None
                     where[pid] = outside
-                ep.orphans += tuple(orphans)
+                add_orphans(ep, orphans)
             else:
                 dq = dest.q
                 if k == 1:
@@ -249,7 +255,7 @@ class FastLane:
                         dq[pid] = None
                         where[pid] = dest
                 self._s.busy[dest] = None
-        ep.outs += ((cond_name, tuple(pairs)),)
+        add_out(ep, (cond_name, tuple(pairs)))
         return orphaned or _NONE
 
     def _send_slowly(self, eid: str, cond_name: str) -> list:

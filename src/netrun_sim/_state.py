@@ -44,6 +44,8 @@ __all__ = [
     "index_in",
     "new_epoch",
     "own_olocs",
+    "add_out",
+    "add_orphans",
 ]
 
 K_OUTSIDE, K_EDGE, K_INPUT, K_NODE, K_OUTPUT = 0, 1, 2, 3, 4
@@ -122,9 +124,11 @@ class Ep(Loc):
     """A live epoch (Startable or Running). It is also its own ``Node`` location: ``key`` is
     ``("N", id)`` and ``q`` holds the packets inside the epoch; ``olocs`` lists its
     ``OutputPort`` locations in port order: its node's shared, empty, read-only
-    ``blank_olocs`` until one is written (get writable ones with :func:`own_olocs`). ``outs`` and ``orphans`` are
-    tuples replaced on change (so snapshots share them); ``out_counts`` (salvos sent per
-    output condition) is created on the first send."""
+    ``blank_olocs`` until one is written (get writable ones with :func:`own_olocs`).
+    ``outs`` (sent salvos) and ``orphans`` are tuples while short (few objects for the
+    collector), lists appended in place once longer (:func:`add_out`, :func:`add_orphans`:
+    a send costs O(its packets), however many came before); snapshots make them tuples. ``out_counts`` (salvos sent
+    per output condition) is created on the first send."""
 
     __slots__ = ("id", "rt", "state", "in_salvo", "outs", "orphans", "out_counts", "olocs")
     kind = K_NODE
@@ -146,8 +150,8 @@ class Ep(Loc):
             self.rt.info.name,
             self.state if state is None else state,
             self.in_salvo,
-            self.outs,
-            self.orphans,
+            tuple(self.outs),
+            tuple(self.orphans),
         )
 
 
@@ -180,6 +184,31 @@ def own_olocs(ep: Ep) -> list:
             olocs.append(oloc)
         ep.olocs = olocs
     return olocs
+
+
+_SHORT = 8  # ``outs``/``orphans`` stay tuples up to this length, then become lists
+
+
+def add_out(ep: Ep, salvo: tuple) -> None:
+    """Record the output salvo ``(condition, ((port, packet_id), ...))`` ``ep`` sent."""
+    outs = ep.outs
+    if type(outs) is list:
+        outs.append(salvo)
+    elif len(outs) < _SHORT:
+        ep.outs = outs + (salvo,)
+    else:
+        ep.outs = [*outs, salvo]
+
+
+def add_orphans(ep: Ep, orphans: list) -> None:
+    """Record ``(packet_id, port, condition)`` orphans of ``ep``."""
+    before = ep.orphans
+    if type(before) is list:
+        before.extend(orphans)
+    elif len(before) + len(orphans) <= _SHORT:
+        ep.orphans = before + tuple(orphans)
+    else:
+        ep.orphans = [*before, *orphans]
 
 
 # the queue of a blank output location: empty, and any write fails loudly
@@ -334,7 +363,7 @@ class State:
         ep.state = state
         ep.in_salvo = in_salvo
         if outs:
-            ep.outs = tuple(outs)
+            ep.outs = tuple(outs) if len(outs) <= _SHORT else list(outs)
             counts: dict = {}
             for cond, _ in outs:
                 counts[cond] = counts.get(cond, 0) + 1
@@ -343,7 +372,7 @@ class State:
             ep.outs = ()
             ep.out_counts = None
         if orphans:
-            ep.orphans = tuple(orphans)
+            ep.orphans = tuple(orphans) if len(orphans) <= _SHORT else list(orphans)
         self.epochs[eid] = ep
         if state == STARTABLE:
             self.startable[eid] = None

@@ -18,7 +18,7 @@ from time import time_ns as _time_ns
 
 from ._faststep import quiet_steps
 from ._ids import _BUFFER as _ID_BUFFER
-from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, OutputLoc, index_in, own_olocs
+from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, OutputLoc, add_orphans, add_out, index_in, own_olocs
 from ._step import _EMPTY_REQUEST_SALVO
 from .actions import NetAction
 from .events import (
@@ -150,7 +150,8 @@ class TapeLane:
             self._s.tokens[info.name] = True
         del self._epochs[eid]
         ep.olocs = ()  # break the epoch <-> output-port cycle (see NetSim._finish_epoch)
-        self.tape.append(("finish", 2, _time_ns(), (eid, info.name, RUNNING, ep.in_salvo, ep.outs, ep.orphans)))
+        snap = (eid, info.name, RUNNING, ep.in_salvo, tuple(ep.outs), tuple(ep.orphans))
+        self.tape.append(("finish", 2, _time_ns(), snap))
 
     def create(self, eid: str) -> str:
         """``create_packet`` inside a running epoch; returns the new packet's id."""
@@ -258,13 +259,19 @@ class TapeLane:
             q = oloc.q
             if len(q) == 1 if n is None else n == 1:  # fast path: one packet
                 pid = q.popitem(False)[0]
-                ep.outs += ((cond_name, ((port, pid),)),)
+                if ep.outs:
+                    add_out(ep, (cond_name, ((port, pid),)))
+                else:
+                    ep.outs = ((cond_name, ((port, pid),)),)
                 dest = oloc.spec[2]
                 if dest is None:  # orphaned
                     outside = self._s.outside
                     outside.q[pid] = None
                     where[pid] = outside
-                    ep.orphans += ((pid, port, cond_name),)
+                    if ep.orphans:
+                        add_orphans(ep, [(pid, port, cond_name)])
+                    else:
+                        ep.orphans = ((pid, port, cond_name),)
                     self.tape.append(("send", 3, ns, eid, cond_name, ep.rt.info.name, ((pid, ("O", eid, port), None),)))
                     return [(pid, port)]
                 dest.q[pid] = None
@@ -299,7 +306,7 @@ class TapeLane:
                     orphaned.append((pid, port))
                     oq[pid] = None
                     where[pid] = outside
-                ep.orphans += tuple(orphans)
+                add_orphans(ep, orphans)
             else:
                 dq = dest.q
                 tkey = dest.key
@@ -310,7 +317,7 @@ class TapeLane:
                     dq[pid] = None
                     where[pid] = dest
                 self._s.busy[dest] = None
-        ep.outs += ((cond_name, tuple(pairs)),)
+        add_out(ep, (cond_name, tuple(pairs)))
         self.tape.append(("send", 2 + len(moved), ns, eid, cond_name, ep.rt.info.name, tuple(moved)))
         return orphaned or _NONE
 

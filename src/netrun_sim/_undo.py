@@ -229,7 +229,7 @@ class _Undoer:
         self.put(dest, pid)
         ep = dest.ep
         before = ep.orphans
-        ep.orphans = tuple(o for o in before if o[0] != pid)
+        ep.orphans = type(before)(o for o in before if o[0] != pid)
 
         def revert():
             ep.orphans = before

@@ -8,7 +8,7 @@ returns ``(response, events)``. All events of one action share one clock reading
 
 from __future__ import annotations
 
-from . import _step, _undo
+from . import _state, _step, _undo
 from ._args import as_instance, cannot_convert
 from ._compiled import compiled
 from ._ids import _BUFFER as _ID_BUFFER
@@ -16,7 +16,7 @@ from ._ids import IdSource, parse_id, to_ulid
 from functools import partial
 from time import time_ns as _time_ns
 
-from ._state import FINISHED, K_EDGE, K_INPUT, K_NODE, K_OUTPUT, RUNNING, STARTABLE, State, index_in, own_olocs
+from ._state import FINISHED, K_EDGE, K_INPUT, K_NODE, K_OUTPUT, RUNNING, STARTABLE, State, index_in
 from .actions import ACTION_CLASSES, NetAction
 from .errors import (
     CannotFinishNonEmptyEpochError,
@@ -314,7 +314,7 @@ class NetSim:
         del s.startable[eid]
         ts = _time_ns() // 1000000
         epoch = _new(Epoch)
-        epoch._s = (eid, ep.rt.info.name, RUNNING, ep.in_salvo, ep.outs, ep.orphans)
+        epoch._s = (eid, ep.rt.info.name, RUNNING, ep.in_salvo, tuple(ep.outs), tuple(ep.orphans))
         resp = _new(StartedEpochResponse)
         resp._epoch = epoch
         ev = _new(EpochStarted)
@@ -343,7 +343,7 @@ class NetSim:
         name = info.name
         if info.no_salvo:
             s.tokens[name] = True
-        ins, outs, orphans = ep.in_salvo, ep.outs, ep.orphans
+        ins, outs, orphans = ep.in_salvo, tuple(ep.outs), tuple(ep.orphans)
         del epochs[eid]
         # break the epoch <-> output-port reference cycle, so the finished epoch is freed at
         # once by reference counting instead of piling up for the cyclic garbage collector
@@ -371,7 +371,7 @@ class NetSim:
         where = s.where
         destroyed: list = []
         events: list = []
-        for loc in [ep, *own_olocs(ep)]:  # (blank ones cannot be cleared)
+        for loc in [ep, *_state.own_olocs(ep)]:  # (blank ones cannot be cleared)
             key = loc.key
             for pid in loc.q:
                 del where[pid]
@@ -445,7 +445,7 @@ class NetSim:
         pos = ep.rt.info.out_pos.get(port)
         if pos is None:
             raise OutputPortNotFoundError(f"Output port '{port}' not found in epoch {ep.id}")
-        oloc = own_olocs(ep)[pos]
+        oloc = _state.own_olocs(ep)[pos]
         oq = oloc.q
         cap = oloc.spec[1]
         if cap is not None and len(oq) >= cap:
@@ -515,7 +515,7 @@ class NetSim:
                     orphans.append((pid, port, cond_name))
                     oq[pid] = None
                     where[pid] = outside
-                ep.orphans += tuple(orphans)
+                _state.add_orphans(ep, orphans)
             else:
                 dq = dest.q
                 dkey = dest.key
@@ -532,7 +532,7 @@ class NetSim:
                     dq[pid] = None
                     where[pid] = dest
                 s.busy[dest] = None
-        ep.outs += ((cond_name, tuple(pairs)),)
+        _state.add_out(ep, (cond_name, tuple(pairs)))
         ev = _new(OutputSalvoTriggered)
         ev._ts = ts
         ev._eid = eid
@@ -583,7 +583,7 @@ class NetSim:
                 pos = dep.rt.info.out_pos.get(dkey[2])
                 if pos is None:
                     raise OutputPortNotFoundError(f"Output port '{dkey[2]}' not found in epoch {deid}")
-                dest = own_olocs(dep)[pos]
+                dest = _state.own_olocs(dep)[pos]
         else:
             dest = s.outside
         q = loc.q

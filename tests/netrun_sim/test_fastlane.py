@@ -358,3 +358,41 @@ def test_steps_does_not_stop_for_an_empty_salvo_named_like_a_request():
         created: list = []
         assert lane.steps(created, 5) is True  # it fires every step: stopped by the limit
         assert [ep.in_salvo for ep in created] == [("__request__", ())] * 5
+
+
+def test_many_sends_in_one_epoch_match_the_action_api():
+    """An epoch's sent salvos and orphans outgrow their short tuple form (they become lists,
+    so each send costs the same however many came before): the fast lanes and the action
+    API keep the same record of them, snapshots and events hold tuples, undo pops one."""
+    from netrun_sim import Graph, MaxSalvos, NetAction, Node, Port, PortState, SalvoCondition
+    from netrun_sim import SalvoConditionTerm
+
+    send = SalvoCondition(MaxSalvos.infinite(), "out", SalvoConditionTerm.port("out", PortState.non_empty()))
+    graph = Graph([Node("n", {}, {"out": Port()}, {}, {"send": send})], [])  # "out" has no edge: orphans
+    results = []
+    for mode in ("action", "quiet", "tape"):
+        net = ns.NetSim(graph)
+        NA = NetAction
+        eid = str(net.do_action(NA.create_and_start_epoch("n", ns.Salvo("go", [])))[0].epoch.id)
+        lane = None if mode == "action" else (net._fastlane() if mode == "quiet" else TapeLane(net, []))
+        last = None
+        for _ in range(20):
+            if lane is None:
+                pid = str(net.do_action(NA.create_packet(eid))[0].packet_id)
+                net.do_action(NA.load_packet_into_output_port(pid, "out"))
+                last = net.do_action(NA.send_output_salvo(eid, "send"))
+            else:
+                pid = lane.create(eid)
+                lane.load(pid, "out")
+                assert lane.send(eid, "send") == [(pid, "out")]
+        epoch = net.get_epoch(eid)
+        assert len(epoch.out_salvos) == 20 and len(epoch.orphaned_packets) == 20
+        data = net.snapshot()
+        results.append(normal(json.dumps(data, sort_keys=True)))
+        if lane is None:  # undo the last send: one salvo and one orphan fewer
+            net.undo_action(NA.send_output_salvo(eid, "send"), last[1])
+            epoch = net.get_epoch(eid)
+            assert len(epoch.out_salvos) == 19 and len(epoch.orphaned_packets) == 19
+        restored = ns.NetSim.from_snapshot(graph, data)
+        assert normal(json.dumps(restored.snapshot(), sort_keys=True)) == results[-1]
+    assert results[0] == results[1] == results[2]
