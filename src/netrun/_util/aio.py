@@ -17,13 +17,32 @@ _helper_lock = threading.Lock()
 _helper: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
 
 
+class _ThreadLoop:
+    """Holds a thread's private loop and closes it when the thread ends.
+
+    A thread's ``threading.local`` data is dropped when the thread exits; this holder is
+    referenced from there only, so it goes at once and closes the loop with it. (A loop left
+    to the garbage collector is part of reference cycles: collected later, its sockets may
+    be finalized before it, and its own finalizer then fails on a closed self-pipe.)"""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        loop = self.loop
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
+
+
 def thread_loop() -> asyncio.AbstractEventLoop:
-    """This thread's private, persistent event loop (created on first use)."""
-    loop = getattr(_local, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _local.loop = loop
-    return loop
+    """This thread's private, persistent event loop (created on first use, closed when the
+    thread ends)."""
+    holder = getattr(_local, "holder", None)
+    if holder is None or holder.loop.is_closed():
+        holder = _local.holder = _ThreadLoop()
+    return holder.loop
 
 
 def _helper_loop() -> asyncio.AbstractEventLoop:
