@@ -2,7 +2,8 @@
 
 An extension of the published engine's API, for a runtime that does not need the events
 (no history, no undo log) of its routine actions: start an epoch, consume / create packets
-in it, load an output port, send an output salvo, finish the epoch, and step the net.
+in it, load an output port, send an output salvo, finish the epoch, and step the net (one
+step, or ``steps``: several in one call, exactly as many ``step`` calls would).
 
 Each method has the *same state effect* as the corresponding ``do_action(NetAction...)``
 on its happy path and builds no action, response or event objects. Anything off the
@@ -10,7 +11,10 @@ happy path (an unknown or non-canonical id, a wrong state, a full port, a condit
 met...) is handed to ``do_action`` itself, so the errors, their messages and the "a failed
 action changes nothing" guarantee are exactly those of the action API (and the action is
 simply done there when it turns out to be valid). The property test
-``tests/netrun_sim/test_fastlane.py`` checks that both paths leave identical snapshots.
+``tests/netrun_sim/test_fastlane.py`` checks that both paths leave identical snapshots
+(and that ``steps`` equals ``step`` repeated). The lane keeps the net's state containers
+and reads nodes' precompiled shortcuts (``NodeRT.out_pos``/``out_conds``, an output
+condition's ``one`` step) so the common case -- one packet, one port -- is short.
 
 :class:`TapeLane` (module ``_tapelane``, re-exported here with :func:`tape_action`) is
 the same lane for a runtime that *records* every action on a tape of plain tuples.
