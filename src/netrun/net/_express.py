@@ -76,23 +76,27 @@ class ExpressMixin:
         set_target = current_attempt.set
         reset_target = current_attempt.reset
         done = 0
+        lane = None
         lock.acquire()
         try:
             lane = engine.quiet
             if lane is None:
                 return -1
+            # The round counts as one running epoch of the node (one epoch of it runs at a
+            # time): set once here, not per epoch; a failing epoch takes a count of its own
+            # for the failure handling, which ends it later (_epoch_ended).
+            node.running += 1
+            self.running += 1
             while ready and done != limit:
                 if (self.pause_requested or self.pending_raise is not None or self.run_error is not None
                         or not node.enabled or lane is not engine.quiet
-                        or (max_parallel is not None and node.running >= max_parallel)):
+                        or (max_parallel is not None and node.running > max_parallel)):
                     break
                 run = ready.popleft()
                 if type(run) is tuple:
                     run = EpochRun(run[0], node, run[2], run[3], run[4], run[5])
                 eid = run.id
                 runs[eid] = run
-                node.running += 1
-                self.running += 1
                 run.executor = main
                 run.started = _monotonic()
                 lane.start(eid)
@@ -129,6 +133,10 @@ class ExpressMixin:
                     reset_target(token)
                 done += 1
                 if run.ctx is not ctx or run.done:
+                    # ended meanwhile (a control cancelled it): that end took a count the
+                    # epoch never had of its own; give the round its count back
+                    node.running += 1
+                    self.running += 1
                     continue
                 run.ctx = None
                 ctx._closed = True
@@ -142,20 +150,23 @@ class ExpressMixin:
                         exc = self.incomplete_error(run, ctx, error)
                         exc.__cause__ = error
                 if exc is not None:
+                    node.running += 1
+                    self.running += 1
                     self._attempt_outcome(run, ctx, exc)
                     continue
                 # _epoch_ended(run, SUCCESS), inlined (the driver is woken once, below)
                 run.done = True
                 runs.pop(eid, None)
-                if node.running > 0:
-                    node.running -= 1
-                if self.running > 0:
-                    self.running -= 1
                 if self.periodic is not None:
                     self.periodic.epoch_ended(self)
                 if self.epoch_end_callbacks or node.end_callbacks:
                     self._fire_end_callbacks(run, _SUCCESS, None)
         finally:
+            if lane is not None:  # the round's own count (never below zero: see _epoch_ended)
+                if node.running > 0:
+                    node.running -= 1
+                if self.running > 0:
+                    self.running -= 1
             lock.release()
             if done:
                 self.wake()

@@ -172,3 +172,32 @@ def test_thread_pool_nodes_and_express_nodes_share_the_engine(make_net):
     worker.start()
     assert done.wait(60), "the net did not finish"
     assert sorted(result) == list(range(500))
+
+
+def test_running_counts_inside_and_after_express_rounds_with_failures(make_net):
+    """An express round counts as one running epoch of its node; a failing epoch carries its
+    own count through its failure handling; nothing is left counted afterwards."""
+    net = make_net(pipeline("A", "B"), on_error="continue")
+    inside: list = []
+
+    def sometimes(ctx, packets):
+        inside.append((net.get_running_epochs_count("A"), net.get_running_epochs_count("B")))
+        value = ctx.consume_packet(packets["in"][0])
+        if value % 3 == 0:
+            raise ValueError(f"bad {value}")
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", sometimes)
+    net.set_node_exec("B", _through())
+    net.inject_data("A", "in", range(10))
+    net.start()
+    assert net.flush_output_queue("B::out") == [1, 2, 4, 5, 7, 8]
+    assert len(net.dead_letter_queue) == 4
+    assert all(a >= 1 for a, _ in inside)  # the running epoch is counted while it runs
+    assert net.get_running_epochs_count("A") == 0 and net.get_running_epochs_count("B") == 0
+    assert net._core.running == 0
+    net.inject_data("A", "in", [10, 11])  # and the next run starts from clean counts
+    net.start()
+    assert net.flush_output_queue("B::out") == [10, 11]
+    assert net._core.running == 0
