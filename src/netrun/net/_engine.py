@@ -83,6 +83,9 @@ class Engine:
         self.info = GraphInfo(graph)
         self.lock = threading.RLock()
         self._history: Any = None
+        # Called (no arguments, lock held) whenever ``quiet`` may have changed: the
+        # scheduler's express epochs drop their cached lane then (_express.py).
+        self.on_lane_change: Optional[Any] = None
         # Stepping with run_step (not the engine's run_net_until_blocked): each step's events
         # are few and die young, which keeps the garbage collector's work small (measured:
         # ~30% faster on a 20,000-packet pipeline).
@@ -120,6 +123,12 @@ class Engine:
         self._update_quiet()
 
     def _update_quiet(self) -> None:
+        self._choose_lanes()
+        hook = getattr(self, "on_lane_change", None)
+        if hook is not None:
+            hook()
+
+    def _choose_lanes(self) -> None:
         # ``quiet``: the fast lane while no history or transaction needs the events, else None
         # (one attribute read on the hot path instead of three)
         # ``recording``: the lane's recording form on a private tape, while another kind of
@@ -178,6 +187,8 @@ class Engine:
         self.lock.acquire()
         self._tx = []
         self.quiet = self.recording = None
+        if self.on_lane_change is not None:
+            self.on_lane_change()
 
     def end(self, rollback: bool = False) -> None:
         """End the group; with ``rollback`` undo its actions, newest first."""

@@ -30,6 +30,7 @@ queue behave identically.
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 from netrun.errors import CannotFinishNonEmptyEpochError, UnsentOutputSalvoError
@@ -49,6 +50,22 @@ _monotonic = time.monotonic
 
 class ExpressMixin:
     """The express epochs of the :class:`~netrun.net._scheduler.Scheduler`."""
+
+    express_ctx: Any = None  # the context of the express epoch whose function runs now
+
+    def watch_lanes(self) -> None:
+        """Have the engine tell when its quiet lane changes (a history installed, a
+        transaction begun...): the running express epoch's context then drops its cached
+        lane, so its next operations take the general road (which records them)."""
+        ref = weakref.ref(self)
+
+        def changed() -> None:
+            scheduler = ref()
+            ctx = scheduler.express_ctx if scheduler is not None else None
+            if ctx is not None:
+                ctx._lane = None
+
+        self.engine.on_lane_change = changed
 
     def express_ok(self, node: Any) -> bool:
         """Whether ``node``'s epochs may take the express path (its executor being the
@@ -117,6 +134,7 @@ class ExpressMixin:
                 ctx._consumed = None
                 ctx._pending = None
                 run.ctx = ctx
+                self.express_ctx = ctx
                 pairs = run.pairs
                 if len(pairs) == 1:
                     port, pid = pairs[0]
@@ -131,6 +149,7 @@ class ExpressMixin:
                     exc = error
                 finally:
                     reset_target(token)
+                    self.express_ctx = None
                 done += 1
                 if run.ctx is not ctx or run.done:
                     # ended meanwhile (a control cancelled it): that end took a count the

@@ -65,6 +65,7 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
                  pools: Optional[dict[str, Any]] = None) -> None:
         self.engine = Engine(graph)
         self.engine.history = history
+        self.watch_lanes()  # express epochs (_express.py)
         self.info = self.engine.info
         self.locate = self.engine.packet_location
         # a weak reference: workers and finalizers hold the scheduler, not the Net

@@ -193,11 +193,10 @@ class NodeExecutionContext:
     def create_packet(self, value: Any) -> Any:
         """A new packet inside this epoch holding ``value`` (a ``DeferredPacket`` when
         actions are deferred)."""
-        lane = self._lane
-        if lane is not None and self._closed is None:  # an express epoch (_express.py)
-            backend = self._backend
-            store = backend.store
-            if lane is backend.engine.quiet and store._path is None and type(value) is not StoredValue:
+        lane = self._lane  # an express epoch (_express.py); None once the engine's lane changed
+        if lane is not None and self._closed is None:
+            store = self._backend.store
+            if store._path is None and type(value) is not StoredValue:
                 pid = lane.create(self.epoch_id)
                 store._active[pid] = value
                 return PacketRef(pid)
@@ -226,30 +225,28 @@ class NodeExecutionContext:
         type. The consumption reaches the engine now, or at commit when deferred."""
         lane = self._lane
         if lane is not None and self._closed is None and type(packet) is PacketRef:
-            backend = self._backend  # an express epoch (_express.py)
-            if lane is backend.engine.quiet:
-                store = backend.store
-                active = store._active
-                value = active.get(packet, _MISSING)
-                if value is not _MISSING and type(value) is not StoredValue:
-                    pairs = self._run.pairs
-                    if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
-                        self._consumed = {packet}  # the common case of _input_port
-                        port = pairs[0][0]
-                    else:
-                        port = self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
-                    try:
-                        if self._node.in_types:
-                            self._check_in_type(packet, port, value)
-                        lane.consume(packet)
-                    except BaseException:
-                        self._consumed.discard(packet)  # type: ignore[union-attr]
-                        raise
-                    del active[packet]
-                    if store._consumed is not None:
-                        store.remember_consumed(packet, value)
-                    self.packet_values[packet] = value
-                    return value
+            store = self._backend.store  # an express epoch (_express.py)
+            active = store._active
+            value = active.get(packet, _MISSING)
+            if value is not _MISSING and type(value) is not StoredValue:
+                pairs = self._run.pairs
+                if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
+                    self._consumed = {packet}  # the common case of _input_port
+                    port = pairs[0][0]
+                else:
+                    port = self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
+                try:
+                    if self._node.in_types:
+                        self._check_in_type(packet, port, value)
+                    lane.consume(packet)
+                except BaseException:
+                    self._consumed.discard(packet)  # type: ignore[union-attr]
+                    raise
+                del active[packet]
+                if store._consumed is not None:
+                    store.remember_consumed(packet, value)
+                self.packet_values[packet] = value
+                return value
         if self._closed is not None:
             self._check_open()
         if type(packet) is PacketRef:  # the common case: a packet from the `packets` argument
@@ -316,7 +313,7 @@ class NodeExecutionContext:
         lane = self._lane
         if lane is not None and self._closed is None and type(packet) is PacketRef:
             node = self._node  # an express epoch (_express.py)
-            if lane is self._backend.engine.quiet and port_name in node.out_ports:
+            if port_name in node.out_ports:
                 if node.out_types:
                     self._check_output(port_name, packet)
                 lane.load(packet, port_name)
@@ -342,10 +339,8 @@ class NodeExecutionContext:
         lane = self._lane
         if lane is not None and self._closed is None:  # an express epoch (_express.py)
             backend = self._backend
-            engine = backend.engine
-            if lane is engine.quiet and backend.undeclared is None \
-                    and salvo_condition_name in self._node.out_conditions:
-                engine.dirty = True
+            if backend.undeclared is None and salvo_condition_name in self._node.out_conditions:
+                backend.engine.dirty = True
                 orphans = lane.send(self.epoch_id, salvo_condition_name)
                 if orphans:
                     backend.route_orphans(self.node_name, self.epoch_id, orphans)
