@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - the published engine has no fast lane
     TapeLane = tape_action = None
 
 from netrun.errors import NetrunRuntimeError
+from netrun.net._records import next_sequence
 
 __all__ = ["Engine", "GraphInfo"]
 
@@ -63,15 +64,10 @@ class GraphInfo:
         ]
 
 
-# An epoch the engine just created, as the plain tuple ``(id, node, pairs, condition)``
-# (``pairs``: the input salvo's ``(port, packet_id)`` tuples, in salvo order).
+# An epoch the engine just created, as the runtime's waiting-epoch tuple ``(id, node, pairs,
+# condition, created, seq)`` (see ``_records.waiting_epoch``; ``pairs``: the input salvo's
+# ``(port, packet_id)`` tuples, in salvo order).
 NewEpoch = tuple
-
-
-def _new_epoch(ep: Any) -> NewEpoch:
-    """The :data:`NewEpoch` of the fast lane's epoch record."""
-    condition, pairs = ep.in_salvo
-    return (ep.id, ep.rt.info.name, pairs, condition)
 
 
 class Engine:
@@ -376,11 +372,12 @@ class Engine:
         return list(events)
 
     # -- stepping ---------------------------------------------------------------------
-    def advance(self, limit: Optional[int] = None) -> list[NewEpoch]:
+    def advance(self, limit: Optional[int] = None, stamp: float = 0.0) -> list[NewEpoch]:
         """Let the engine move packets and fire salvo conditions until it is blocked, or
         until ``limit`` epochs were created (then ``dirty`` stays set: there is more).
 
-        Returns the epochs created, in creation order.
+        Returns the epochs created, in creation order, as waiting-epoch tuples whose
+        creation time is ``stamp`` (a ``time.monotonic()`` value), numbered in order.
         """
         with self.lock:
             if not self.dirty:
@@ -388,11 +385,11 @@ class Engine:
             self.dirty = False
             if self._until_blocked:
                 _, events = self._act("RunNetUntilBlocked", NetAction.run_net_until_blocked())
-                return self._parse_step_events(events) if events else []
+                return self._parse_step_events(events, stamp) if events else []
             if self.quiet is not None:
-                return self._advance_quietly(limit, self.quiet, False)
+                return self._advance_quietly(limit, self.quiet, False, stamp)
             if self.recording is not None:
-                return self._advance_quietly(limit, self.recording, True)
+                return self._advance_quietly(limit, self.recording, True, stamp)
             created: list[NewEpoch] = []
             run_step = NetAction.run_step
             # NetSim.run_step() is do_action(NetAction.run_step()) without the action and
@@ -405,7 +402,7 @@ class Engine:
                     resp, events = self._act("RunStep", run_step())
                     progress = resp.made_progress
                 if events:
-                    new = self._parse_step_events(events)
+                    new = self._parse_step_events(events, stamp)
                     if new:
                         self._guard_empty(new)
                         created.extend(new)
@@ -415,7 +412,7 @@ class Engine:
                     self.dirty = True
                     return created
 
-    def _advance_quietly(self, limit: Optional[int], lane: Any, record: bool) -> list[NewEpoch]:
+    def _advance_quietly(self, limit: Optional[int], lane: Any, record: bool, stamp: float) -> list[NewEpoch]:
         """:meth:`advance` through the fast lane (the recording one, read back into the
         history after its steps, when ``record``); the caller holds the lock."""
         eps: list = []
@@ -429,16 +426,17 @@ class Engine:
             if record:
                 self._replay()
         new = []
+        seq = next_sequence
         for ep in eps:
             condition, pairs = ep.in_salvo
-            epoch = (ep.id, ep.rt.info.name, pairs, condition)
+            epoch = (ep.id, ep.rt.info.name, pairs, condition, stamp, seq())
             if not pairs and condition != "__request__":
                 self._guard_empty([epoch])
             new.append(epoch)
         return new
 
     def _guard_empty(self, new: list[NewEpoch]) -> None:
-        for _, node, pairs, condition in new:
+        for _, node, pairs, condition, *_ in new:
             if not pairs and condition not in (None, "__request__"):
                 raise NetrunRuntimeError(
                     f"Input salvo condition '{condition}' on node '{node}' is "
@@ -446,7 +444,7 @@ class Engine:
                     f"its `ports` include the ports its term tests."
                 )
 
-    def _parse_step_events(self, events: list) -> list[NewEpoch]:
+    def _parse_step_events(self, events: list, stamp: float) -> list[NewEpoch]:
         # Only EpochCreated events are read; each new epoch's node and salvo come from one
         # get_epoch() snapshot, which is cheaper than decoding every PacketMoved event.
         created: list[NewEpoch] = []
@@ -455,7 +453,8 @@ class Engine:
             if ev.kind == "EpochCreated":
                 epoch = get_epoch(ev.epoch_id)
                 salvo = epoch.in_salvo
-                created.append((ev.epoch_id, epoch.node_name, tuple(salvo.packets), salvo.salvo_condition))
+                created.append((ev.epoch_id, epoch.node_name, tuple(salvo.packets),
+                                salvo.salvo_condition, stamp, next_sequence()))
         return created
 
     # -- queries ----------------------------------------------------------------------

@@ -41,7 +41,7 @@ from netrun.net._live_ops import LiveOpsMixin
 from netrun.net._node_functions import NodeFunctionsMixin
 from netrun.net._observability import Observability
 from netrun.net._controls import setup_controls
-from netrun.net._records import EpochRun, NodeRuntime, next_sequence as _next_seq, waiting_state
+from netrun.net._records import EpochRun, NodeRuntime, waiting_state
 from netrun.net._requests import IdleRequests, check_request_config
 from netrun.net._signals import setup_signals
 from netrun.net.logs import inject_print
@@ -509,18 +509,14 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
     def advance(self, limit: Optional[int] = None) -> None:
         """Let the engine run until blocked (or until ``limit`` new epochs) and index the
         epochs it created."""
-        created = self.engine.advance(limit)
+        created = self.engine.advance(limit, time.monotonic())  # waiting-epoch tuples
         if not created:
             return
-        now = time.monotonic()
         nodes = self.nodes
         runs = self.runs
         ready_nodes = self.ready_nodes
-        seq = _next_seq
-        for new in created:
-            name = new[1]
-            # the fields of waiting_epoch(), built inline (one tuple per epoch)
-            item = (*new, now, seq())
+        for item in created:
+            name = item[1]
             runs[item[0]] = item
             node = nodes[name]
             if node.controls is not None and item[3] in node.controls:
