@@ -90,6 +90,10 @@ class ExpressMixin:
         name = node.name
         exec_func = node.exec_func
         max_parallel = node.max_parallel
+        key = (node.log, node.echo, logs, node.capture, locate)
+        if node.targets is None or node.targets[0] != key:
+            node.targets = (key, PrintTarget.for_node(*key))
+        target_cls = node.targets[1]
         set_target = current_attempt.set
         reset_target = current_attempt.reset
         done = 0
@@ -141,7 +145,9 @@ class ExpressMixin:
                     packets = {port: [PacketRef(pid)]}
                 else:
                     packets = run.packets_by_port()
-                token = set_target(PrintTarget(node.log, eid, node.echo, None, logs, node.capture, locate))
+                target = _new(target_cls)  # PrintTarget(node.log, eid, ...), see PrintTarget.for_node
+                target.epoch_id = eid
+                token = set_target(target)
                 try:
                     exec_func(ctx, packets)
                     exc = None

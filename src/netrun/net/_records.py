@@ -39,7 +39,7 @@ class NodeRuntime:
         "echo", "ready", "running", "next_start", "rate_interval", "max_parallel", "timeout",
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
         "vars", "factory",
-        "enabled", "signals", "controls", "epoch_count", "compat", "storage",
+        "enabled", "signals", "controls", "epoch_count", "compat", "storage", "targets",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -87,6 +87,8 @@ class NodeRuntime:
         # Cache / file storage / value storage of the node (_storage_epochs.py): ``None``
         # unless the node uses one, the scheduler's only check.
         self.storage: Any = None
+        # ``(key, PrintTarget subclass)`` of its express epochs' print targets (_express.py)
+        self.targets: Any = None
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func

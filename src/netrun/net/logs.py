@@ -270,6 +270,18 @@ class PrintTarget:
         self.capture = capture
         self.locate = locate
 
+    @classmethod
+    def for_node(cls, log: Optional[NodeLog], echo: bool, manager: Optional[NodeLogManager],
+                 capture: bool, locate: Optional[Callable[[str], Any]]) -> type:
+        """A subclass for one node's epochs: everything but ``epoch_id`` is a class
+        attribute, so a target costs one object and one attribute per epoch
+        (``target = object.__new__(cls); target.epoch_id = eid``). Used by the scheduler's
+        express epochs, which make one target per epoch."""
+        return type("NodePrintTarget", (cls,), {
+            "__slots__": (), "log": log, "echo": echo, "sink": None, "manager": manager,
+            "capture": capture, "locate": staticmethod(locate) if locate is not None else None,
+        })
+
     def write(self, text: str) -> None:
         stamp = _time()
         for line in text.splitlines():
