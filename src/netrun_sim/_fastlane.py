@@ -169,28 +169,30 @@ class FastLane:
         oq[pid] = None
         where[pid] = oloc
 
-    def send(self, eid: str, cond_name: str) -> list:
+    def send(self, eid: str, cond_name: str, take: bool = False) -> list:
         """``send_output_salvo`` of a running epoch; returns the orphaned packets as
-        ``(packet_id, port)`` pairs."""
+        ``(packet_id, port)`` pairs. With ``take``, the orphaned packets are consumed at
+        once: the state is that of the send followed by ``consume`` of each orphan, in
+        order (a runtime that hands every orphan over to an output queue)."""
         ep = self._epochs.get(eid)
         cond = None if ep is None else ep.rt.out_conds.get(cond_name)
         if cond is None or ep.state != RUNNING:
-            return self._send_slowly(eid, cond_name)
+            return self._send_slowly(eid, cond_name, take)
         counts = ep.out_counts
         sent = 0 if counts is None else counts.get(cond_name, 0)
         if cond[0] is not None and sent >= cond[0]:
-            return self._send_slowly(eid, cond_name)
+            return self._send_slowly(eid, cond_name, take)
         olocs = ep.olocs
         one = cond[3]
         if one is None:
             if not cond[2](olocs):
-                return self._send_slowly(eid, cond_name)
+                return self._send_slowly(eid, cond_name, take)
         else:  # the condition is "this port is non-empty" and takes from it alone
             pos, port, n = one
             oloc = olocs[pos]
             q = oloc.q
             if not q:
-                return self._send_slowly(eid, cond_name)
+                return self._send_slowly(eid, cond_name, take)
             if len(q) == 1 if n is None else n == 1:  # fast path: one packet
                 if counts is None:
                     ep.out_counts = {cond_name: 1}
@@ -203,9 +205,12 @@ class FastLane:
                     ep.outs = ((cond_name, ((port, pid),)),)
                 dest = oloc.spec[2]
                 if dest is None:  # orphaned
-                    outside = self._s.outside
-                    outside.q[pid] = None
-                    self._where[pid] = outside
+                    if take:  # and consumed
+                        del self._where[pid]
+                    else:
+                        outside = self._s.outside
+                        outside.q[pid] = None
+                        self._where[pid] = outside
                     if ep.orphans:
                         add_orphans(ep, [(pid, port, cond_name)])
                     else:
@@ -242,8 +247,11 @@ class FastLane:
                     pairs.append((port, pid))
                     orphans.append((pid, port, cond_name))
                     orphaned.append((pid, port))
-                    oq[pid] = None
-                    where[pid] = outside
+                    if take:  # and consumed
+                        del where[pid]
+                    else:
+                        oq[pid] = None
+                        where[pid] = outside
                 add_orphans(ep, orphans)
             else:
                 dq = dest.q
@@ -262,7 +270,10 @@ class FastLane:
         add_out(ep, (cond_name, tuple(pairs)))
         return orphaned or _NONE
 
-    def _send_slowly(self, eid: str, cond_name: str) -> list:
+    def _send_slowly(self, eid: str, cond_name: str, take: bool = False) -> list:
         """``send`` off the happy path: the action API (its error, or the send itself)."""
         evs = self._do(NetAction.send_output_salvo(eid, cond_name))[1]
-        return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+        orphans = [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+        for pid, _ in orphans if take else ():
+            self.consume(pid)
+        return orphans

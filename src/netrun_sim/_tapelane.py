@@ -234,9 +234,16 @@ class TapeLane:
         eid = loc.id
         self.tape.append(("load", 2, _time_ns(), pid, port, ("N", eid), ("O", eid, port), idx))
 
-    def send(self, eid: str, cond_name: str) -> list:
+    def send(self, eid: str, cond_name: str, take: bool = False) -> list:
         """``send_output_salvo`` of a running epoch; returns the orphaned packets as
-        ``(packet_id, port)`` pairs."""
+        ``(packet_id, port)`` pairs. With ``take``, each orphan is then consumed (and that
+        recorded), as ``FastLane.send`` does."""
+        orphans = self._send(eid, cond_name)
+        for pid, _ in orphans if take else ():
+            self.consume(pid)
+        return orphans
+
+    def _send(self, eid: str, cond_name: str) -> list:
         ep = self._epochs.get(eid)
         cond = None if ep is None else ep.rt.out_conds.get(cond_name)
         counts = None if cond is None else ep.out_counts

@@ -396,3 +396,65 @@ def test_many_sends_in_one_epoch_match_the_action_api():
         restored = ns.NetSim.from_snapshot(graph, data)
         assert normal(json.dumps(restored.snapshot(), sort_keys=True)) == results[-1]
     assert results[0] == results[1] == results[2]
+
+
+@pytest.mark.parametrize("mode", ["quiet", "tape"])
+def test_send_taking_orphans_is_send_then_consume(mode):
+    """``send(eid, cond, take=True)`` leaves the state (and, recording, the events) of the
+    send followed by ``consume`` of each orphan, on every path of ``send``: the one-packet
+    fast path, the general path (several ports, several packets, an edge among them), the
+    action API fallback (a condition the fast path does not compile) and an error."""
+    from netrun_sim import Edge, Graph, MaxSalvos, NetAction, Node, PacketCount, Port, PortRef
+    from netrun_sim import PortState, PortType, SalvoCondition, SalvoConditionTerm
+
+    non_empty = lambda p: SalvoConditionTerm.port(p, PortState.non_empty())  # noqa: E731
+    outs = {
+        "one": SalvoCondition(MaxSalvos.infinite(), "a", non_empty("a")),
+        "all": SalvoCondition(MaxSalvos.infinite(), ["a", "b", "c"],
+                              SalvoConditionTerm.or_([non_empty("a"), non_empty("b")])),
+        "pair": SalvoCondition(MaxSalvos.finite(1), {"a": PacketCount.count(2)},
+                               SalvoConditionTerm.not_(SalvoConditionTerm.port("a", PortState.empty()))),
+    }
+    n = Node("n", {}, {"a": Port(), "b": Port(), "c": Port()}, {}, outs)
+    m = Node("m", {"x": Port()}, {}, {}, {})
+    graph = Graph([n, m], [Edge(PortRef("n", PortType.Output, "c"), PortRef("m", PortType.Input, "x"))])
+    NA = NetAction
+    script = [("one", {"a": 1}), ("all", {"a": 2, "b": 1, "c": 1}), ("pair", {"a": 3}),
+              ("pair", {}), ("one", {}), ("one", {})]  # "pair" at its max fails; so does the last "one"
+    outcome = {}
+    for how in ("action", "lane"):
+        net = ns.NetSim(graph)
+        eid = str(net.do_action(NA.create_and_start_epoch("n", ns.Salvo("go", [])))[0].epoch.id)
+        tape: list = []
+        lane = net._fastlane() if mode == "quiet" else TapeLane(net, tape)
+        events, results = [], []
+        for cond, loads in script:
+            for port, count in loads.items():
+                for _ in range(count):
+                    pid = lane.create(eid)
+                    lane.load(pid, port)
+            tape.clear()
+            try:
+                if how == "action":
+                    resp, evs = net.do_action(NA.send_output_salvo(eid, cond))
+                    orphans = [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+                    evs = list(evs)
+                    for pid, _ in orphans:
+                        evs += net.do_action(NA.consume_packet(pid))[1]
+                    events.append(events_text(evs))
+                else:
+                    orphans = lane.send(eid, cond, take=True)
+                    if mode == "tape":
+                        events.append(events_text([ev for op in tape for ev in tape_action(op)[2]]))
+                results.append(("ok", len(orphans)))
+            except ns.NetrunError as error:
+                results.append((type(error).__name__, str(error).replace(eid, "E")))
+            assert not [p for p, _ in orphans if net.get_packet(p) is not None] or results[-1][0] != "ok"
+        outcome[how] = (normal(snap_text(net)), results, events if mode == "tape" else None)
+    assert outcome["action"][0] == outcome["lane"][0]
+    results = outcome["action"][1]
+    assert outcome["lane"][1] == results
+    assert results[:3] == [("ok", 1), ("ok", 3), ("ok", 2)] and results[4] == ("ok", 1)
+    assert results[3][0] == "MaxSalvosExceededError" and results[5][0] != "ok"
+    if mode == "tape":
+        assert outcome["action"][2] == outcome["lane"][2]

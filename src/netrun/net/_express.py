@@ -67,6 +67,18 @@ class ExpressMixin:
 
         self.engine.on_lane_change = changed
 
+    def orphans_all_queued(self, node: Any) -> bool:
+        """Whether every packet ``node`` sends out of the net goes to an output queue (then
+        the engine may consume it in the send itself: ``FastLane.send(..., take=True)``)."""
+        if not node.may_orphan:
+            return False
+        queues = self.queues
+        if queues is None or self.undeclared is not None:
+            return False
+        connected = self.info.connected_outputs
+        return all(queues.queue_of(node.name, port) is not None
+                   for port in node.out_ports if (node.name, port) not in connected)
+
     def express_ok(self, node: Any) -> bool:
         """Whether ``node``'s epochs may take the express path (its executor being the
         loop is checked by the caller). Read once per node and launch round."""
@@ -94,6 +106,7 @@ class ExpressMixin:
         if node.targets is None or node.targets[0] != key:
             node.targets = (key, PrintTarget.for_node(*key))
         target_cls = node.targets[1]
+        node.take_orphans = self.orphans_all_queued(node)
         set_target = current_attempt.set
         reset_target = current_attempt.reset
         done = 0

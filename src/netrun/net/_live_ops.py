@@ -163,6 +163,14 @@ class LiveOpsMixin:
                 lock.release()
             queues.put(name, pid, entry, epoch_id)
 
+    def queue_taken(self, node_name: str, epoch_id: str, orphans: list[tuple[str, str]]) -> None:
+        """Put into their output queues packets the engine already consumed as it sent
+        them (``send(..., take=True)``, see ``_express.orphans_all_queued``)."""
+        queues = self.queues
+        active = self.store._active
+        for pid, port in orphans:
+            queues.put(queues.queue_of(node_name, port), pid, active.pop(pid, None), epoch_id)
+
     # ------------------------------------------------------------------ commits
     def commit_actions(self, run: EpochRun, actions: list, *, atomic: bool, finish: bool,
                        ctx: Any = None) -> None:

@@ -40,6 +40,7 @@ class NodeRuntime:
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
         "vars", "factory",
         "enabled", "signals", "controls", "epoch_count", "compat", "storage", "targets",
+        "take_orphans",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -89,6 +90,9 @@ class NodeRuntime:
         self.storage: Any = None
         # ``(key, PrintTarget subclass)`` of its express epochs' print targets (_express.py)
         self.targets: Any = None
+        # Whether its express epochs' sends hand every orphan straight to an output queue
+        # (the engine consumes them in the send); set per express round (_express.py)
+        self.take_orphans = False
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func

@@ -339,8 +339,14 @@ class NodeExecutionContext:
         lane = self._lane
         if lane is not None and self._closed is None:  # an express epoch (_express.py)
             backend = self._backend
-            if backend.undeclared is None and salvo_condition_name in self._node.out_conditions:
+            node = self._node
+            if backend.undeclared is None and salvo_condition_name in node.out_conditions:
                 backend.engine.dirty = True
+                if node.take_orphans:  # the engine consumes them: they all go to output queues
+                    orphans = lane.send(self.epoch_id, salvo_condition_name, True)
+                    if orphans:
+                        backend.queue_taken(self.node_name, self.epoch_id, orphans)
+                    return
                 orphans = lane.send(self.epoch_id, salvo_condition_name)
                 if orphans:
                     backend.route_orphans(self.node_name, self.epoch_id, orphans)
