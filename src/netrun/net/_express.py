@@ -127,9 +127,19 @@ class ExpressMixin:
                         or (max_parallel is not None and node.running > max_parallel)):
                     break
                 run = ready.popleft()
-                if type(run) is tuple:
-                    run = EpochRun(run[0], node, run[2], run[3], run[4], run[5])
-                eid = run.id
+                if type(run) is tuple:  # a waiting epoch: EpochRun(*item), inlined
+                    item = run
+                    run = _new(EpochRun)
+                    run.id = eid = item[0]
+                    run.node = node
+                    run.pairs = item[2]
+                    run.condition = item[3]
+                    run.created = item[4]
+                    run.seq = item[5]
+                    run.attempt = 0
+                    run.done = False
+                else:
+                    eid = run.id
                 runs[eid] = run
                 run.executor = main
                 run.started = _monotonic()
@@ -140,16 +150,15 @@ class ExpressMixin:
                 ctx._run = run
                 ctx._node = node
                 ctx._backend = self
-                ctx._queue = None
                 ctx._closed = None
                 ctx.epoch_id = eid
                 ctx.node_name = name
-                ctx.retry_count = run.attempt
-                ctx._retry_timestamps = run.retry_timestamps
-                ctx._retry_exceptions = run.retry_exceptions
                 ctx.packet_values = {}
                 ctx._consumed = None
-                ctx._pending = None
+                if run.attempt:  # (a requeued epoch that failed before: not express today)
+                    ctx.retry_count = run.attempt
+                    ctx._retry_timestamps = run.retry_timestamps
+                    ctx._retry_exceptions = run.retry_exceptions
                 run.ctx = ctx
                 self.express_ctx = ctx
                 pairs = run.pairs

@@ -49,9 +49,15 @@ class NodeExecutionContext:
     (values consumed so far in this attempt) and ``_net`` (the owning ``Net``).
     """
 
-    __slots__ = ("_run", "_node", "_backend", "_queue", "_closed", "epoch_id", "node_name",
-                 "retry_count", "_retry_timestamps", "_retry_exceptions", "packet_values",
-                 "_consumed", "_pending", "_lane")
+    # What every attempt sets is a slot; the rest are class-level defaults (overridden in
+    # the instance ``__dict__`` when an attempt sets them), so a context costs few stores.
+    __slots__ = ("_run", "_node", "_backend", "_closed", "epoch_id", "node_name", "packet_values",
+                 "_consumed", "_lane", "__dict__")
+    _queue: Optional[DeferredActionQueue] = None  # the deferred actions (defer_net_actions)
+    retry_count = 0
+    _retry_timestamps: Optional[list] = None
+    _retry_exceptions: Optional[list] = None
+    _pending: Optional[list] = None  # an async context's operations not awaited yet
 
     def __init__(self, net: Any, epoch_id: str, node_name: str, defer_net_actions: bool = False,
                  retry_count: int = 0, retry_timestamps: Optional[List[datetime]] = None,
@@ -79,16 +85,19 @@ class NodeExecutionContext:
         self._run = run
         self._node = run.node
         self._backend = backend
-        self._queue = DeferredActionQueue() if defer else None
+        if defer:
+            self._queue = DeferredActionQueue()
         self._closed: Optional[BaseException] = None
         self.epoch_id = run.id
         self.node_name = run.node.name
-        self.retry_count = retry_count
-        self._retry_timestamps = retry_timestamps
-        self._retry_exceptions = retry_exceptions
+        if retry_count:
+            self.retry_count = retry_count
+        if retry_timestamps is not None:
+            self._retry_timestamps = retry_timestamps
+        if retry_exceptions is not None:
+            self._retry_exceptions = retry_exceptions
         self.packet_values: dict[str, Any] = {}
         self._consumed: Optional[set] = None
-        self._pending: Optional[list] = None
         self._lane: Any = None
 
     @property

@@ -201,3 +201,27 @@ def test_running_counts_inside_and_after_express_rounds_with_failures(make_net):
     net.start()
     assert net.flush_output_queue("B::out") == [10, 11]
     assert net._core.running == 0
+
+
+def test_express_records_are_complete(make_net):
+    """Express epochs build their ``EpochRun`` and context inline: every slot of both is set,
+    and the context reads like one made by the general path."""
+    from netrun.net._records import EpochRun
+    from netrun.net.context import NodeExecutionContext
+
+    net = make_net(pipeline("A"))
+    seen: list = []
+
+    def inspect(ctx, packets):
+        run = ctx._run
+        seen.append([s for s in EpochRun.__slots__ if s != "__dict__" and not hasattr(run, s)])
+        seen.append([s for s in NodeExecutionContext.__slots__ if s != "__dict__" and not hasattr(ctx, s)])
+        seen.append((ctx.retry_count, ctx.retry_timestamps, ctx.retry_exceptions, ctx.defer_net_actions,
+                     ctx.deferred_actions, run.executor is net._core.main, run.in_engine, run.started > 0))
+        _through()(ctx, packets)
+
+    net.set_node_exec("A", inspect)
+    net.inject_data("A", "in", [1])
+    net.start()
+    assert seen == [[], [], (0, [], [], False, None, True, True, True)]
+    assert net.flush_output_queue("A::out") == [1]
