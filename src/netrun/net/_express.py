@@ -73,7 +73,7 @@ class ExpressMixin:
         if not node.may_orphan:
             return False
         queues = self.queues
-        if queues is None or self.undeclared is not None:
+        if queues is None:
             return False
         connected = self.info.connected_outputs
         return all(queues.queue_of(node.name, port) is not None
@@ -106,7 +106,7 @@ class ExpressMixin:
         if node.targets is None or node.targets[0] != key:
             node.targets = (key, PrintTarget.for_node(*key))
         target_cls = node.targets[1]
-        node.take_orphans = self.orphans_all_queued(node)
+        node.send_mode = None if self.undeclared is not None else self.orphans_all_queued(node)
         set_target = current_attempt.set
         reset_target = current_attempt.reset
         done = 0
@@ -187,6 +187,7 @@ class ExpressMixin:
                     continue
                 run.ctx = None
                 ctx._closed = True
+                ctx._lane = None
                 if exc is None:
                     try:
                         if lane is engine.quiet:

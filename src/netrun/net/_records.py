@@ -40,7 +40,7 @@ class NodeRuntime:
         "rate_timer", "start_callbacks", "end_callbacks", "started_funcs", "log", "may_orphan",
         "vars", "factory",
         "enabled", "signals", "controls", "epoch_count", "compat", "storage", "targets",
-        "take_orphans",
+        "send_mode",
     )
 
     def __init__(self, name: str, in_ports: tuple[str, ...], out_ports: tuple[str, ...],
@@ -90,9 +90,10 @@ class NodeRuntime:
         self.storage: Any = None
         # ``(key, PrintTarget subclass)`` of its express epochs' print targets (_express.py)
         self.targets: Any = None
-        # Whether its express epochs' sends hand every orphan straight to an output queue
-        # (the engine consumes them in the send); set per express round (_express.py)
-        self.take_orphans = False
+        # How its express epochs send (set per express round, _express.py): ``None`` the
+        # general road; ``True`` every orphan goes straight to an output queue (the engine
+        # consumes it in the send); ``False`` orphans are routed after the send
+        self.send_mode: Optional[bool] = None
 
     def set_funcs(self, exec_func: Any, start_func: Any, stop_func: Any, failed_func: Any) -> None:
         self.exec_func = exec_func

@@ -22,6 +22,7 @@ from typing import Any, Callable, List, Optional
 from netrun.errors import (
     ContextMisuseError,
     EpochCancelled,
+    NetrunError,
     OutputPortNotFoundError,
     PacketTypeMismatch,
     SalvoConditionNotFoundError,
@@ -141,6 +142,7 @@ class NodeExecutionContext:
     def _close(self, reason: Optional[BaseException] = None) -> None:
         # the error is built only if the context is used again (closing is on the hot path)
         self._closed = reason if reason is not None else True  # type: ignore[assignment]
+        self._lane = None  # (an express context: its operations take the general road now)
 
     def _input_port(self, pid: str) -> str:
         port = self._run.port_of(pid)
@@ -202,8 +204,9 @@ class NodeExecutionContext:
     def create_packet(self, value: Any) -> Any:
         """A new packet inside this epoch holding ``value`` (a ``DeferredPacket`` when
         actions are deferred)."""
-        lane = self._lane  # an express epoch (_express.py); None once the engine's lane changed
-        if lane is not None and self._closed is None:
+        # an express epoch (_express.py); None once closed or once the engine's lane changed
+        lane = self._lane
+        if lane is not None:
             store = self._backend.store
             if store._path is None and type(value) is not StoredValue:
                 pid = lane.create(self.epoch_id)
@@ -233,29 +236,35 @@ class NodeExecutionContext:
         """Take an input packet's value (calling its value function); checks the input port
         type. The consumption reaches the engine now, or at commit when deferred."""
         lane = self._lane
-        if lane is not None and self._closed is None and type(packet) is PacketRef:
+        if lane is not None and type(packet) is PacketRef:
             store = self._backend.store  # an express epoch (_express.py)
             active = store._active
-            value = active.get(packet, _MISSING)
-            if value is not _MISSING and type(value) is not StoredValue:
-                pairs = self._run.pairs
-                if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
-                    self._consumed = {packet}  # the common case of _input_port
-                    port = pairs[0][0]
-                else:
-                    port = self._input_port(packet)  # raises on a packet not in the salvo / consumed twice
-                try:
-                    if self._node.in_types:
-                        self._check_in_type(packet, port, value)
-                    lane.consume(packet)
-                except BaseException:
-                    self._consumed.discard(packet)  # type: ignore[union-attr]
-                    raise
-                del active[packet]
-                if store._consumed is not None:
-                    store.remember_consumed(packet, value)
-                self.packet_values[packet] = value
-                return value
+            value = active.pop(packet, _MISSING)
+            if value is not _MISSING:
+                if type(value) is not StoredValue:
+                    try:
+                        pairs = self._run.pairs
+                        if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
+                            self._consumed = {packet}  # the common case of _input_port
+                            port = pairs[0][0]
+                        else:  # raises on a packet not in the salvo / consumed twice
+                            port = self._input_port(packet)
+                    except BaseException:
+                        active[packet] = value
+                        raise
+                    try:
+                        if self._node.in_types:
+                            self._check_in_type(packet, port, value)
+                        lane.consume(packet)
+                    except BaseException:
+                        active[packet] = value
+                        self._consumed.discard(packet)  # type: ignore[union-attr]
+                        raise
+                    if store._consumed is not None:
+                        store.remember_consumed(packet, value)
+                    self.packet_values[packet] = value
+                    return value
+                active[packet] = value  # a value function: the general road
         if self._closed is not None:
             self._check_open()
         if type(packet) is PacketRef:  # the common case: a packet from the `packets` argument
@@ -320,13 +329,14 @@ class NodeExecutionContext:
     def load_output_port(self, port_name: str, packet: Any) -> None:
         """Load a packet created in this epoch into an output port (checks the port type)."""
         lane = self._lane
-        if lane is not None and self._closed is None and type(packet) is PacketRef:
-            node = self._node  # an express epoch (_express.py)
-            if port_name in node.out_ports:
-                if node.out_types:
+        if lane is not None and type(packet) is PacketRef:  # an express epoch (_express.py)
+            try:
+                if self._node.out_types:
                     self._check_output(port_name, packet)
                 lane.load(packet, port_name)
                 return
+            except NetrunError:
+                pass  # (the action changed nothing) the general road raises the runtime's error
         if self._closed is not None:
             self._check_open()
         self._check_output(port_name, packet)
@@ -346,20 +356,22 @@ class NodeExecutionContext:
     def send_output_salvo(self, salvo_condition_name: str) -> None:
         """Send the loaded output packets through the named output salvo condition."""
         lane = self._lane
-        if lane is not None and self._closed is None:  # an express epoch (_express.py)
-            backend = self._backend
-            node = self._node
-            if backend.undeclared is None and salvo_condition_name in node.out_conditions:
-                backend.engine.dirty = True
-                if node.take_orphans:  # the engine consumes them: they all go to output queues
-                    orphans = lane.send(self.epoch_id, salvo_condition_name, True)
+        if lane is not None:  # an express epoch (_express.py)
+            take = self._node.send_mode  # None: the general road; True: the engine consumes
+            if take is not None:        # the orphans, which all go to output queues
+                try:
+                    orphans = lane.send(self.epoch_id, salvo_condition_name, take)
+                except NetrunError:
+                    orphans = None  # (the action changed nothing) the general road raises
+                if orphans is not None:
+                    backend = self._backend
+                    backend.engine.dirty = True
                     if orphans:
-                        backend.queue_taken(self.node_name, self.epoch_id, orphans)
+                        if take:
+                            backend.queue_taken(self.node_name, self.epoch_id, orphans)
+                        else:
+                            backend.route_orphans(self.node_name, self.epoch_id, orphans)
                     return
-                orphans = lane.send(self.epoch_id, salvo_condition_name)
-                if orphans:
-                    backend.route_orphans(self.node_name, self.epoch_id, orphans)
-                return
         if self._closed is not None:
             self._check_open()
         self._check_condition(salvo_condition_name)

@@ -225,3 +225,32 @@ def test_express_records_are_complete(make_net):
     net.start()
     assert seen == [[], [], (0, [], [], False, None, True, True, True)]
     assert net.flush_output_queue("A::out") == [1]
+
+
+def test_send_errors_in_an_express_epoch_are_the_general_paths(make_net):
+    """An express send that the engine refuses changes nothing and takes the general road,
+    which raises the runtime's error for an unknown condition and the engine's otherwise."""
+    from netrun.errors import SalvoConditionNotFoundError
+
+    net = make_net(pipeline("A"), on_error="raise")
+    errors: list = []
+
+    def sender(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        try:
+            ctx.send_output_salvo("nope")
+        except SalvoConditionNotFoundError as error:
+            errors.append(str(error))
+        try:
+            ctx.send_output_salvo("send")  # nothing loaded: the condition is not met
+        except Exception as error:  # noqa: BLE001 - the engine's own error type
+            errors.append(type(error).__name__)
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", sender)
+    net.inject_data("A", "in", [7])
+    net.start()
+    assert net.flush_output_queue("A::out") == [7]
+    assert errors[0].startswith("Node 'A' has no output salvo condition 'nope'")
+    assert errors[1] == "SalvoConditionNotMetError"
