@@ -51,6 +51,7 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
     ids = net._ids
     comp = s.comp
     add = created.append
+    nrts = len(s.rts)
     if ts is None:
         ts = _time_ns() // 1000000
     while True:
@@ -59,9 +60,10 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
         # phase 1 (see run_step)
         if busy:
             before = None
-            if len(busy) == 1:
+            nbusy = len(busy)
+            if nbusy == 1:
                 edges = list(busy)
-            elif len(busy) == 2:
+            elif nbusy == 2:
                 a, b = busy
                 edges = (a, b) if a.order < b.order else (b, a)
             else:
@@ -108,7 +110,7 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
             nready = len(ready)
             if nready == 1:
                 fired = ready
-            elif nready == len(s.rts):
+            elif nready == nrts:
                 fired = s.rts
             elif nready == 2:
                 a, b = ready
@@ -142,7 +144,10 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
                 if len(plan) == 1:
                     pos, port, n = plan[0]
                     q = in_qs[pos]
-                    k = len(q) if n is None or n >= len(q) else n
+                    if n == 1:  # (PacketCount.count(1), the most common plan)
+                        k = 1 if q else 0
+                    else:
+                        k = len(q) if n is None or n >= len(q) else n
                     if k == 1:  # the one-packet take
                         pid = q.popitem(False)[0]
                         pairs = ((port, pid),)
