@@ -51,19 +51,21 @@ _monotonic = time.monotonic
 class ExpressMixin:
     """The express epochs of the :class:`~netrun.net._scheduler.Scheduler`."""
 
-    express_ctx: Any = None  # the context of the express epoch whose function runs now
-
     def watch_lanes(self) -> None:
         """Have the engine tell when its quiet lane changes (a history installed, a
         transaction begun...): the running express epoch's context then drops its cached
-        lane, so its next operations take the general road (which records them)."""
+        lane, so its next operations take the general road (which records them). (Rare:
+        the running epochs are searched then, rather than tracked on the hot path.)"""
         ref = weakref.ref(self)
 
         def changed() -> None:
             scheduler = ref()
-            ctx = scheduler.express_ctx if scheduler is not None else None
-            if ctx is not None:
-                ctx._lane = None
+            if scheduler is None:
+                return
+            for run in list(scheduler.runs.values()):
+                ctx = run.ctx if type(run) is not tuple else None
+                if ctx is not None and ctx._lane is not None:
+                    ctx._lane = None
 
         self.engine.on_lane_change = changed
 
@@ -138,8 +140,10 @@ class ExpressMixin:
                     run.seq = item[5]
                     run.attempt = 0
                     run.done = False
+                    attempt = 0
                 else:
                     eid = run.id
+                    attempt = run.attempt
                 runs[eid] = run
                 run.executor = main
                 run.started = _monotonic()
@@ -155,12 +159,11 @@ class ExpressMixin:
                 ctx.node_name = name
                 ctx.packet_values = {}
                 ctx._consumed = None
-                if run.attempt:  # (a requeued epoch that failed before: not express today)
-                    ctx.retry_count = run.attempt
+                if attempt:  # (a requeued epoch that failed before: not express today)
+                    ctx.retry_count = attempt
                     ctx._retry_timestamps = run.retry_timestamps
                     ctx._retry_exceptions = run.retry_exceptions
                 run.ctx = ctx
-                self.express_ctx = ctx
                 pairs = run.pairs
                 if len(pairs) == 1:
                     port, pid = pairs[0]
@@ -177,7 +180,6 @@ class ExpressMixin:
                     exc = error
                 finally:
                     reset_target(token)
-                    self.express_ctx = None
                 done += 1
                 if run.ctx is not ctx or run.done:
                     # ended meanwhile (a control cancelled it): that end took a count the
