@@ -17,7 +17,7 @@ from time import time_ns as _time_ns
 
 from ._ids import _BUFFER as _ID_BUFFER
 from ._state import STARTABLE, Ep
-from ._step import requests
+from ._step import _EMPTY_REQUEST_SALVO, requests
 
 __all__ = ["quiet_steps"]
 
@@ -27,7 +27,7 @@ _new = object.__new__
 
 
 def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, extra: list | None = None,
-                ts: int | None = None) -> bool:
+                ts: int | None = None, tape: list | None = None) -> bool:
     """Steps without events until one makes no progress, ``len(created) >= limit`` or one
     fired an input salvo that took no packets (its condition not named ``"__request__"``);
     returns the last step's progress.
@@ -40,6 +40,10 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
     ``RequestUnconnectedPortError`` leaves the state as ``run_step`` would (the epochs of
     its phase 2 are already in ``created``). ``ts``: the first step's millisecond
     timestamp (default and later steps: the clock, read once per step).
+
+    With a ``tape`` list (the recording lane's, see ``_tapelane``), every step, including
+    a last one without progress, appends its tape record ``("step", entries, ns, moves,
+    fired, extra)`` there (``moves`` and ``extra`` must then be None).
     """
     s = net._s
     where = s.where
@@ -53,9 +57,16 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
     add = created.append
     nrts = len(s.rts)
     if ts is None:
-        ts = _time_ns() // 1000000
+        ns = _time_ns()
+        ts = ns // 1000000
+    else:
+        ns = ts * 1000000
     while True:
         progress = False
+        if tape is not None:
+            seen = len(created)
+            moves = []
+            extra = []
 
         # phase 1 (see run_step)
         if busy:
@@ -185,6 +196,21 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
         if comp.has_requests or s.pending:
             if requests(net, ts, fired, [] if extra is None else extra, created):
                 progress = True
+        if tape is not None:  # the step's record (see _tapelane's tape format)
+            n = 1 + len(moves)
+            recs = ()
+            if len(created) > seen:
+                recs = []
+                for ep in created[seen:]:
+                    salvo = ep.in_salvo
+                    if salvo is not _EMPTY_REQUEST_SALVO:  # request epochs' events are in ``extra``
+                        recs.append((ep.id, ep.rt.info.name, salvo))
+                        n += 2 + len(salvo[1])
+                recs = tuple(recs)
+            if extra:
+                n += len(extra)
+            tape.append(("step", n, ns, tuple(moves), recs, extra or None))
         if not progress or empty or len(created) >= limit:
             return progress
-        ts = _time_ns() // 1000000
+        ns = _time_ns()
+        ts = ns // 1000000

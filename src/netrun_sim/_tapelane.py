@@ -49,7 +49,8 @@ _NONE: list = []  # shared empty result (callers only iterate it)
 #                                          request events (or None)
 #   ("start", 2, ns, eid)                  ("finish", 2, ns, snapshot of the epoch)
 #   ("create", 2, ns, eid, pid)            ("consume", 2, ns, pid, location_key)
-#   ("load", 2, ns, pid, port, from_key, to_key, from_index)
+#   ("consumeN", 2, ns, pid, eid)          a consume inside an epoch (location ("N", eid))
+#   ("load", 2, ns, pid, port, eid, from_index)   from ("N", eid) to ("O", eid, port)
 #   ("send", n, ns, eid, condition, node, ((pid, from_key, to_key or None if orphaned), ...))
 #   ("act", n, ns, name, args, events)     an action done through ``do_action`` (off the
 #                                          happy path) or recorded by hand with its events
@@ -112,18 +113,10 @@ class TapeLane:
 
     def steps(self, created: list, limit: int) -> bool:
         """:meth:`step` repeated (one tape record per step), with the contract of
-        ``FastLane.steps``."""
-        step = self.step
-        while True:
-            seen = len(created)
-            if not step(created):
-                return False
-            if len(created) >= limit:
-                return True
-            for ep in created[seen:]:
-                salvo = ep.in_salvo
-                if not salvo[1] and salvo[0] != "__request__":
-                    return True
+        ``FastLane.steps``, in one call (``on_full`` is called before it, not per step)."""
+        if self.on_full is not None and len(self.tape) >= self.full_at:
+            self.on_full()
+        return quiet_steps(self._net, created, limit, tape=self.tape)
 
     def start(self, eid: str) -> None:
         """``start_epoch``."""
@@ -182,19 +175,18 @@ class TapeLane:
             return
         del loc.q[pid]
         kind = loc.kind
-        if kind == K_NODE:
-            key = ("N", loc.id)
-        else:
-            key = loc.key
-            if kind == K_EDGE:
-                if not loc.q:
-                    del self._s.busy[loc]
-            elif kind == K_INPUT:
-                rt = loc.rt
-                rt.total -= 1
-                self._s.dirty.add(rt)
         del where[pid]
-        self.tape.append(("consume", 2, _time_ns(), pid, key))
+        if kind == K_NODE:
+            self.tape.append(("consumeN", 2, _time_ns(), pid, loc.id))
+            return
+        if kind == K_EDGE:
+            if not loc.q:
+                del self._s.busy[loc]
+        elif kind == K_INPUT:
+            rt = loc.rt
+            rt.total -= 1
+            self._s.dirty.add(rt)
+        self.tape.append(("consume", 2, _time_ns(), pid, loc.key))
 
     def load(self, pid: str, port: str) -> None:
         """``load_packet_into_output_port``."""
@@ -231,8 +223,7 @@ class TapeLane:
         del q[pid]
         oq[pid] = None
         where[pid] = oloc
-        eid = loc.id
-        self.tape.append(("load", 2, _time_ns(), pid, port, ("N", eid), ("O", eid, port), idx))
+        self.tape.append(("load", 2, _time_ns(), pid, port, loc.id, idx))
 
     def send(self, eid: str, cond_name: str, take: bool = False) -> list:
         """``send_output_salvo`` of a running epoch; returns the orphaned packets as
@@ -372,10 +363,13 @@ def tape_action(op: tuple) -> tuple:
         return "FinishEpoch", (snap[0],), [_stamped(EpochFinished, ts, _snap=snap)]
     if code == "create":
         return "CreatePacket", (op[3],), [_stamped(_PacketCreated, ts, _pid=op[4])]
+    if code == "consumeN":
+        return "ConsumePacket", (op[3],), [_stamped(PacketConsumed, ts, _pid=op[3], _loc=("N", op[4]))]
     if code == "consume":
         return "ConsumePacket", (op[3],), [_stamped(PacketConsumed, ts, _pid=op[3], _loc=op[4])]
     if code == "load":
-        return "LoadPacketIntoOutputPort", (op[3], op[4]), [_moved(ts, op[3], op[5], op[6], op[7])]
+        eid = op[5]
+        return "LoadPacketIntoOutputPort", (op[3], op[4]), [_moved(ts, op[3], ("N", eid), ("O", eid, op[4]), op[6])]
     if code == "send":
         eid, cond, node = op[3], op[4], op[5]
         events = [_moved(ts, pid, f, t, 0) if t is not None else packet_orphaned(ts, pid, eid, node, f[2], cond)

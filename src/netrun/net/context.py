@@ -253,8 +253,11 @@ class NodeExecutionContext:
                         active[packet] = value
                         raise
                     try:
-                        if self._node.in_types:
-                            self._check_in_type(packet, port, value)
+                        in_types = self._node.in_types
+                        if in_types:
+                            spec = in_types.get(port)
+                            if spec is not None and not spec._check(value):
+                                self._check_in_type(packet, port, value)  # raises the mismatch
                         lane.consume(packet)
                     except BaseException:
                         active[packet] = value
@@ -331,8 +334,13 @@ class NodeExecutionContext:
         lane = self._lane
         if lane is not None and type(packet) is PacketRef:  # an express epoch (_express.py)
             try:
-                if self._node.out_types:
-                    self._check_output(port_name, packet)
+                out_types = self._node.out_types
+                if out_types:
+                    spec = out_types.get(port_name)
+                    if spec is not None:
+                        value = self._backend.store._active.get(packet, _MISSING)
+                        if type(value) is StoredValue or value is _MISSING or not spec._check(value):
+                            self._check_output(port_name, packet)  # raises a mismatch, or passes
                 lane.load(packet, port_name)
                 return
             except NetrunError:
