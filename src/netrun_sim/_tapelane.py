@@ -52,6 +52,7 @@ _NONE: list = []  # shared empty result (callers only iterate it)
 #   ("consumeN", 2, ns, pid, eid)          a consume inside an epoch (location ("N", eid))
 #   ("load", 2, ns, pid, port, eid, from_index)   from ("N", eid) to ("O", eid, port)
 #   ("send", n, ns, eid, condition, node, ((pid, from_key, to_key or None if orphaned), ...))
+#   ("send1", 3, ns, eid, condition, node, pid, port, to_key or None)   a one-packet send
 #   ("act", n, ns, name, args, events)     an action done through ``do_action`` (off the
 #                                          happy path) or recorded by hand with its events
 
@@ -234,28 +235,37 @@ class TapeLane:
             self.consume(pid)
         return orphans
 
+    def _send_slowly(self, eid: str, cond_name: str) -> list:
+        evs = self._act("SendOutputSalvo", NetAction.send_output_salvo(eid, cond_name), (eid, cond_name))[1]
+        return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+
     def _send(self, eid: str, cond_name: str) -> list:
         ep = self._epochs.get(eid)
         cond = None if ep is None else ep.rt.out_conds.get(cond_name)
-        counts = None if cond is None else ep.out_counts
-        if (cond is None or ep.state != RUNNING
-                or (cond[0] is not None and (0 if counts is None else counts.get(cond_name, 0)) >= cond[0])
-                or not cond[2](ep.olocs)):
-            evs = self._act("SendOutputSalvo", NetAction.send_output_salvo(eid, cond_name), (eid, cond_name))[1]
-            return [(ev.packet_id, ev.orphaned_port_name) for ev in evs if ev.kind == "PacketOrphaned"]
+        if cond is None or ep.state != RUNNING:
+            return self._send_slowly(eid, cond_name)
+        counts = ep.out_counts
+        sent = 0 if counts is None else counts.get(cond_name, 0)
+        if cond[0] is not None and sent >= cond[0]:
+            return self._send_slowly(eid, cond_name)
+        olocs = ep.olocs
+        one = cond[3]
+        if one is None:
+            if not cond[2](olocs):
+                return self._send_slowly(eid, cond_name)
+        elif not olocs[one[0]].q:  # "this port is non-empty", unmet
+            return self._send_slowly(eid, cond_name)
         ns = _time_ns()
         if counts is None:
             ep.out_counts = {cond_name: 1}
         else:
-            counts[cond_name] = counts.get(cond_name, 0) + 1
-        olocs = ep.olocs
+            counts[cond_name] = sent + 1
         where = self._where
-        one = cond[3]
         if one is not None:  # the condition is "this port is non-empty" and takes from it alone
             pos, port, n = one
             oloc = olocs[pos]
             q = oloc.q
-            if len(q) == 1 if n is None else n == 1:  # fast path: one packet
+            if len(q) == 1 if n is None else n == 1:  # fast path: one packet, one flat record
                 pid = q.popitem(False)[0]
                 if ep.outs:
                     add_out(ep, (cond_name, ((port, pid),)))
@@ -270,12 +280,12 @@ class TapeLane:
                         add_orphans(ep, [(pid, port, cond_name)])
                     else:
                         ep.orphans = ((pid, port, cond_name),)
-                    self.tape.append(("send", 3, ns, eid, cond_name, ep.rt.info.name, ((pid, ("O", eid, port), None),)))
+                    self.tape.append(("send1", 3, ns, eid, cond_name, ep.rt.info.name, pid, port, None))
                     return [(pid, port)]
                 dest.q[pid] = None
                 where[pid] = dest
                 self._s.busy[dest] = None
-                self.tape.append(("send", 3, ns, eid, cond_name, ep.rt.info.name, ((pid, ("O", eid, port), dest.key),)))
+                self.tape.append(("send1", 3, ns, eid, cond_name, ep.rt.info.name, pid, port, dest.key))
                 return _NONE
         pairs = []
         moved = []
@@ -370,6 +380,12 @@ def tape_action(op: tuple) -> tuple:
     if code == "load":
         eid = op[5]
         return "LoadPacketIntoOutputPort", (op[3], op[4]), [_moved(ts, op[3], ("N", eid), ("O", eid, op[4]), op[6])]
+    if code == "send1":
+        eid, cond, node, pid, port, to = op[3], op[4], op[5], op[6], op[7], op[8]
+        events = [_moved(ts, pid, ("O", eid, port), to, 0) if to is not None
+                  else packet_orphaned(ts, pid, eid, node, port, cond),
+                  _stamped(OutputSalvoTriggered, ts, _eid=eid, _cond=cond)]
+        return "SendOutputSalvo", (eid, cond), events
     if code == "send":
         eid, cond, node = op[3], op[4], op[5]
         events = [_moved(ts, pid, f, t, 0) if t is not None else packet_orphaned(ts, pid, eid, node, f[2], cond)
