@@ -35,7 +35,7 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
     Each new epoch's record (``_state.Ep``: ``id``, ``rt.info.name``, ``in_salvo ==
     (condition, ((port, packet_id), ...))``) is appended to ``created`` in creation order.
     ``limit=0`` takes exactly one step. With a ``moves`` list, each phase-1 move is
-    appended to it as ``(packet_id, from_key, to_key)``; with an ``extra`` list, the request
+    appended to it as the three items ``packet_id, from_key, to_key``; with an ``extra`` list, the request
     events (phases 2b and 3) are appended to it (else they are dropped). A
     ``RequestUnconnectedPortError`` leaves the state as ``run_step`` would (the epochs of
     its phase 2 are already in ``created``). ``ts``: the first step's millisecond
@@ -43,7 +43,9 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
 
     With a ``tape`` list (the recording lane's, see ``_tapelane``), every step, including
     a last one without progress, appends its tape record ``("step", entries, ns, moves,
-    fired, extra)`` there (``moves`` and ``extra`` must then be None).
+    fired, extra)`` there (``moves`` and ``extra`` must then be None): ``moves`` holds
+    ``packet_id, from_key, to_key`` per phase-1 move and ``fired`` ``epoch_id, node,
+    in_salvo`` per epoch an input salvo created, in a row (flat: fewer objects to keep).
     """
     s = net._s
     where = s.where
@@ -61,12 +63,17 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
         ts = ns // 1000000
     else:
         ns = ts * 1000000
+    if tape is not None:
+        moves = []
+        extra = []
     while True:
         progress = False
         if tape is not None:
             seen = len(created)
-            moves = []
-            extra = []
+            if moves:
+                moves.clear()
+            if extra:
+                extra = []  # (handed over to the record below)
 
         # phase 1 (see run_step)
         if busy:
@@ -100,7 +107,7 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
                 rt.total += 1
                 dirty.add(rt)
                 if moves is not None:
-                    moves.append((pid, eloc.key, tgt.key))
+                    moves.extend((pid, eloc.key, tgt.key))
                 progress = True
 
         # phase 2 (see run_step)
@@ -197,14 +204,14 @@ def quiet_steps(net, created: list, limit: int = 0, moves: list | None = None, e
             if requests(net, ts, fired, [] if extra is None else extra, created):
                 progress = True
         if tape is not None:  # the step's record (see _tapelane's tape format)
-            n = 1 + len(moves)
+            n = 1 + len(moves) // 3
             recs = ()
             if len(created) > seen:
                 recs = []
                 for ep in created[seen:]:
                     salvo = ep.in_salvo
                     if salvo is not _EMPTY_REQUEST_SALVO:  # request epochs' events are in ``extra``
-                        recs.append((ep.id, ep.rt.info.name, salvo))
+                        recs.extend((ep.id, ep.rt.info.name, salvo))
                         n += 2 + len(salvo[1])
                 recs = tuple(recs)
             if extra:

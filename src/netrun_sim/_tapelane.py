@@ -19,7 +19,6 @@ from time import time_ns as _time_ns
 from ._faststep import quiet_steps
 from ._ids import _BUFFER as _ID_BUFFER
 from ._state import K_EDGE, K_INPUT, K_NODE, RUNNING, STARTABLE, OutputLoc, add_orphans, add_out, index_in, own_olocs
-from ._step import _EMPTY_REQUEST_SALVO
 from .actions import NetAction
 from .events import (
     EpochCreated,
@@ -44,10 +43,10 @@ _NONE: list = []  # shared empty result (callers only iterate it)
 # One tuple per action: ``(code, entries, ns, ...)`` where ``entries`` is 1 + the number of
 # events of the action and ``ns`` the action's ``time_ns()`` (its events' millisecond
 # timestamp is ``ns // 1_000_000``, as the action API would have stamped them).
-#   ("step", n, ns, moves, fired, extra)   moves: ((pid, from_key, to_key), ...) of phase 1;
-#                                          fired: ((eid, node, in_salvo), ...); extra: the
+#   ("step", n, ns, moves, fired, extra)   moves: (pid, from_key, to_key, pid, ...) of phase 1;
+#                                          fired: (eid, node, in_salvo, eid, ...); extra: the
 #                                          request events (or None)
-#   ("start", 2, ns, eid)                  ("finish", 2, ns, snapshot of the epoch)
+#   ("start", 2, ns, eid)                  ("finish", 2, ns, *snapshot of the epoch (6 fields))
 #   ("create", 2, ns, eid, pid)            ("consume", 2, ns, pid, location_key)
 #   ("consumeN", 2, ns, pid, eid)          a consume inside an epoch (location ("N", eid))
 #   ("load", 2, ns, pid, port, eid, from_index)   from ("N", eid) to ("O", eid, port)
@@ -88,29 +87,9 @@ class TapeLane:
 
     def step(self, created: list) -> bool:
         """``run_step``, new epochs' records appended to ``created`` (see ``FastLane.step``)."""
-        tape = self.tape
-        if self.on_full is not None and len(tape) >= self.full_at:
+        if self.on_full is not None and len(self.tape) >= self.full_at:
             self.on_full()
-        ns = _time_ns()
-        seen = len(created)
-        moves: list = []
-        extra: list = []
-        progress = quiet_steps(self._net, created, 0, moves, extra, ns // 1000000)
-        n = 1 + len(moves)
-        if len(created) > seen:
-            fired = []
-            for ep in created[seen:]:
-                salvo = ep.in_salvo
-                if salvo is not _EMPTY_REQUEST_SALVO:  # request epochs' events are in ``extra``
-                    fired.append((ep.id, ep.rt.info.name, salvo))
-                    n += 2 + len(salvo[1])
-            fired = tuple(fired)
-        else:
-            fired = ()
-        if extra:
-            n += len(extra)
-        tape.append(("step", n, ns, tuple(moves), fired, extra or None))
-        return progress
+        return quiet_steps(self._net, created, 0, tape=self.tape)
 
     def steps(self, created: list, limit: int) -> bool:
         """:meth:`step` repeated (one tape record per step), with the contract of
@@ -144,8 +123,8 @@ class TapeLane:
             self._s.tokens[info.name] = True
         del self._epochs[eid]
         ep.olocs = ()  # break the epoch <-> output-port cycle (see NetSim._finish_epoch)
-        snap = (eid, info.name, RUNNING, ep.in_salvo, tuple(ep.outs), tuple(ep.orphans))
-        self.tape.append(("finish", 2, _time_ns(), snap))
+        self.tape.append(("finish", 2, _time_ns(), eid, info.name, RUNNING, ep.in_salvo, tuple(ep.outs),
+                          tuple(ep.orphans)))
 
     def create(self, eid: str) -> str:
         """``create_packet`` inside a running epoch; returns the new packet's id."""
@@ -357,8 +336,11 @@ def tape_action(op: tuple) -> tuple:
     if code == "act":
         return op[3], op[4], list(op[5]) if op[5] else []
     if code == "step":
-        events = [_moved(ts, pid, f, t, 0) for pid, f, t in op[3]]
-        for eid, node, (cond, pairs) in op[4]:
+        moves = op[3]
+        events = [_moved(ts, moves[i], moves[i + 1], moves[i + 2], 0) for i in range(0, len(moves), 3)]
+        fired = op[4]
+        for i in range(0, len(fired), 3):
+            eid, node, (cond, pairs) = fired[i], fired[i + 1], fired[i + 2]
             events.append(_stamped(InputSalvoTriggered, ts, _eid=eid, _cond=cond))
             events.append(_stamped(EpochCreated, ts, _eid=eid))
             nkey = ("N", eid)
@@ -369,7 +351,7 @@ def tape_action(op: tuple) -> tuple:
     if code == "start":
         return "StartEpoch", (op[3],), [_stamped(EpochStarted, ts, _eid=op[3])]
     if code == "finish":
-        snap = op[3]
+        snap = op[3:9]
         return "FinishEpoch", (snap[0],), [_stamped(EpochFinished, ts, _snap=snap)]
     if code == "create":
         return "CreatePacket", (op[3],), [_stamped(_PacketCreated, ts, _pid=op[4])]
