@@ -10,10 +10,13 @@ with the layers flattened and the per-node lookups done once per round:
 
 * the engine lock is taken **once** for the round (each epoch's start, its function's
   packet operations, its finish) instead of once per operation. A sync function on the
-  loop holds the loop anyway; holding the engine too makes worker threads that talk to the
-  engine wait until the round ends. So a sync function on the loop must not block waiting
-  for a thread-pool node's packet operation (it would already stall the loop those workers
-  report to);
+  loop holds the loop anyway; holding the engine too would make worker threads that talk
+  to the engine live wait for whole rounds, so express rounds are not used while any node
+  runs on an in-house thread pool (``Scheduler.threaded_nodes``): such nets keep the
+  general path, which frees the engine between operations. (Process, remote and Dask
+  pools apply their results on the loop: they do not count.) Other threads that call the
+  net (``inject_data`` from the caller's thread while the net runs in the background) may
+  wait for a round, which lasts at most one advance batch of epochs;
 * the context is a :class:`NodeExecutionContext` carrying the engine's fast lane
   (``ctx._lane``, ``None`` in every other context): its packet operations then call the
   lane and the value store directly. Whenever an operation is not plain (a packet
@@ -87,7 +90,7 @@ class ExpressMixin:
         return (node.compat is None and node.storage is None and node.signals is None
                 and node.timeout is None and not node.exec_async and not node.rate_interval
                 and not node.config.defer_net_actions and not node.start_callbacks
-                and not self.epoch_start_callbacks)
+                and not self.epoch_start_callbacks and not self.threaded_nodes)
 
     def run_express(self, node: Any, limit: int) -> int:
         """Launch and run ``node``'s ready epochs as express epochs, in order, while nothing

@@ -151,13 +151,15 @@ def test_packets_given_as_strings_and_value_functions_take_the_general_road(make
     assert net.flush_output_queue("B::out") == [10, 20, 30]
 
 
-def test_thread_pool_nodes_and_express_nodes_share_the_engine(make_net):
-    """Thread-pool epochs talk to the engine live while express rounds hold its lock: no
-    deadlock, nothing lost, and the express node keeps its order."""
+def test_no_express_rounds_while_nodes_run_on_a_thread_pool(make_net):
+    """Thread-pool epochs talk to the engine live; express rounds would hold it for whole
+    rounds, so the loop's nodes take the general path (which frees the engine between
+    operations) while any node is on a thread pool, and express again once none is."""
     net = make_net(pipeline("A", "B", "C"), thread_pools={"io": {"size": 3}})
-    net.set_node_exec("A", _through())
+    lanes: list = []
+    net.set_node_exec("A", _through(lanes))
     net.set_node_exec("B", _through())
-    net.set_node_exec("C", _through())
+    net.set_node_exec("C", _through(lanes))
     net.set_node_config("B", pool="io")
     net.inject_data("A", "in", range(500))
     done = threading.Event()
@@ -172,6 +174,12 @@ def test_thread_pool_nodes_and_express_nodes_share_the_engine(make_net):
     worker.start()
     assert done.wait(60), "the net did not finish"
     assert sorted(result) == list(range(500))
+    assert lanes == [False] * 1000
+    net.set_node_config("B", pool="main")  # no thread pool in use any more: express again
+    lanes.clear()
+    net.inject_data("A", "in", [1, 2])
+    net.start()
+    assert net.flush_output_queue("C::out") == [1, 2] and lanes == [True] * 4
 
 
 def test_running_counts_inside_and_after_express_rounds_with_failures(make_net):
