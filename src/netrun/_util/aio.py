@@ -66,3 +66,11 @@ def run_coroutine_blocking(coro: Coroutine[Any, Any, Any]) -> Any:
         return thread_loop().run_until_complete(coro)
     future = asyncio.run_coroutine_threadsafe(coro, _helper_loop())
     return future.result()
+
+
+def on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the caller runs on ``loop``'s thread, inside the running ``loop``."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

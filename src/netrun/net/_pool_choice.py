@@ -19,7 +19,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-__all__ = ["pick_pool"]
+from netrun.errors import NodeConfigError
+
+__all__ = ["pick_pool", "pick_executor", "pool_size"]
 
 _random = random.Random()
 
@@ -40,3 +42,35 @@ def pick_pool(turns: dict[str, int], node: Any, method: str) -> Any | None:
             turns[node.name] = index + 1
             return executor
     return None
+
+
+def pick_executor(turns: dict[str, int], node: Any) -> Any | None:
+    """The executor that takes ``node``'s next epoch (``None``: none has capacity):
+    its only one, else by the node's ``pool_allocation_method`` (see the module docs)."""
+    executors = node.executors
+    if len(executors) == 1:
+        executor = executors[0]
+        return executor if executor.has_capacity(node) else None
+    method = node.config.pool_allocation_method
+    if method is not None and method != "least-busy":
+        return pick_pool(turns, node, method)
+    best, best_free = None, None
+    for executor in executors:  # "least busy": the pool with most free workers
+        if not executor.has_capacity(node):
+            continue
+        free = executor.available()
+        if best_free is None or free > best_free:
+            best, best_free = executor, free
+    return best
+
+
+def pool_size(name: str, spec: Any) -> int:
+    """The size of a thread pool from its ``{"size": n}`` spec (default 4), checked."""
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise NodeConfigError(f"Pool {name!r} must be configured with a dict like {{'size': 4}}, got {spec!r}")
+    size = spec.get("size", 4)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise NodeConfigError(f"Pool {name!r} needs an integer size >= 1, got {size!r}")
+    return size

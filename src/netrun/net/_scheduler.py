@@ -30,12 +30,13 @@ import weakref
 from collections import deque
 from typing import Any, Callable, Optional
 
+from netrun._util.aio import on_loop_thread
 from netrun._util.callables import is_async_callable
 from netrun.errors import NetStateError, NodeConfigError, NodeNotFoundError
 from netrun.net._engine import Engine
 from netrun.net._express import ExpressMixin
 from netrun.net._executors import MainLoopExecutor, ThreadPoolExecutor
-from netrun.net._pool_choice import pick_pool
+from netrun.net._pool_choice import pick_executor, pool_size
 from netrun.net._lifecycle import LifecycleMixin
 from netrun.net._live_ops import LiveOpsMixin
 from netrun.net._node_functions import NodeFunctionsMixin
@@ -101,7 +102,7 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
         self.executors: dict[str, Any] = {"main": self.main}
         self.pool_turns: dict[str, int] = {}  # round-robin position of nodes with several pools
         for name, spec in (thread_pools or {}).items():
-            self.executors[name] = ThreadPoolExecutor(self, name, _pool_size(name, spec))
+            self.executors[name] = ThreadPoolExecutor(self, name, pool_size(name, spec))
         if process_pools or pools:  # out-of-process pools run through the ExecutionManager
             from netrun.net._pool_executor import build_pool_executors
 
@@ -301,7 +302,7 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
         if loop is None or loop.is_closed():
             return
         try:
-            if _on_loop_thread(loop):
+            if on_loop_thread(loop):
                 self.wake()
             else:
                 loop.call_soon_threadsafe(self.wake)
@@ -597,39 +598,7 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
         self.wake()
 
     def _pick_executor(self, node: NodeRuntime) -> Any:
-        executors = node.executors
-        if len(executors) == 1:
-            executor = executors[0]
-            return executor if executor.has_capacity(node) else None
-        method = node.config.pool_allocation_method
-        if method is not None and method != "least-busy":  # round-robin / random: _pool_choice.py
-            return pick_pool(self.pool_turns, node, method)
-        best, best_free = None, None
-        for executor in executors:  # "least busy": the pool with most free workers
-            if not executor.has_capacity(node):
-                continue
-            free = executor.available()
-            if best_free is None or free > best_free:
-                best, best_free = executor, free
-        return best
-
-
-def _pool_size(name: str, spec: Any) -> int:
-    if spec is None:
-        spec = {}
-    if not isinstance(spec, dict):
-        raise NodeConfigError(f"Pool {name!r} must be configured with a dict like {{'size': 4}}, got {spec!r}")
-    size = spec.get("size", 4)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise NodeConfigError(f"Pool {name!r} needs an integer size >= 1, got {size!r}")
-    return size
-
-
-def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
+        return pick_executor(self.pool_turns, node)
 
 
 def _resolve(fut: asyncio.Future) -> None:
