@@ -8,15 +8,11 @@ node's ready epochs one after the other doing exactly what the general path (``l
 ``_run_inline`` → ``ctx_*`` → ``_commit_and_finish`` → ``_epoch_ended``) does per epoch,
 with the layers flattened and the per-node lookups done once per round:
 
-* the engine lock is taken **once** for the round (each epoch's start, its function's
-  packet operations, its finish) instead of once per operation. A sync function on the
-  loop holds the loop anyway; holding the engine too would make worker threads that talk
-  to the engine live wait for whole rounds, so express rounds are not used while any node
-  runs on an in-house thread pool (``Scheduler.threaded_nodes``): such nets keep the
-  general path, which frees the engine between operations. (Process, remote and Dask
-  pools apply their results on the loop: they do not count.) Other threads that call the
-  net (``inject_data`` from the caller's thread while the net runs in the background) may
-  wait for a round, which lasts at most one advance batch of epochs;
+* the engine lock is taken once around each epoch's bookkeeping (its end and the next
+  epoch's start share one hold) and released while the node function runs; the
+  function's packet operations take it themselves (``acquire``/``release``, no ``with``),
+  so a function may wait for a thread of its own that uses the net, and thread-pool
+  epochs of other nodes use the engine between the operations of express epochs;
 * the context is a :class:`NodeExecutionContext` carrying the engine's fast lane
   (``ctx._lane``, ``None`` in every other context): its packet operations then call the
   lane and the value store directly. Whenever an operation is not plain (a packet
@@ -54,6 +50,8 @@ _monotonic = time.monotonic
 class ExpressMixin:
     """The express epochs of the :class:`~netrun.net._scheduler.Scheduler`."""
 
+    express_active = False  # an express round is under way (its contexts may hold a lane)
+
     def watch_lanes(self) -> None:
         """Have the engine tell when its quiet lane changes (a history installed, a
         transaction begun...): the running express epoch's context then drops its cached
@@ -63,7 +61,7 @@ class ExpressMixin:
 
         def changed() -> None:
             scheduler = ref()
-            if scheduler is None:
+            if scheduler is None or not scheduler.express_active:
                 return
             for run in list(scheduler.runs.values()):
                 ctx = run.ctx if type(run) is not tuple else None
@@ -90,7 +88,7 @@ class ExpressMixin:
         return (node.compat is None and node.storage is None and node.signals is None
                 and node.timeout is None and not node.exec_async and not node.rate_interval
                 and not node.config.defer_net_actions and not node.start_callbacks
-                and not self.epoch_start_callbacks and not self.threaded_nodes)
+                and not self.epoch_start_callbacks)
 
     def run_express(self, node: Any, limit: int) -> int:
         """Launch and run ``node``'s ready epochs as express epochs, in order, while nothing
@@ -126,11 +124,13 @@ class ExpressMixin:
             # for the failure handling, which ends it later (_epoch_ended).
             node.running += 1
             self.running += 1
+            self.express_active = True
             while ready and done != limit:
                 if (self.pause_requested or self.pending_raise is not None or self.run_error is not None
                         or not node.enabled or lane is not engine.quiet
-                        or (max_parallel is not None and node.running > max_parallel)):
-                    break
+                        or (max_parallel is not None and node.running > max_parallel)
+                        or self.epoch_start_callbacks or node.start_callbacks):
+                    break  # (start callbacks registered by a node function: the general path)
                 run = ready.popleft()
                 if type(run) is tuple:  # a waiting epoch: EpochRun(*item), inlined
                     item = run
@@ -154,6 +154,7 @@ class ExpressMixin:
                 run.in_engine = True
                 ctx = _new(NodeExecutionContext)  # NodeExecutionContext._setup, inlined
                 ctx._lane = lane
+                ctx._lock = lock
                 ctx._run = run
                 ctx._node = node
                 ctx._backend = self
@@ -176,6 +177,7 @@ class ExpressMixin:
                 target = _new(target_cls)  # PrintTarget(node.log, eid, ...), see PrintTarget.for_node
                 target.epoch_id = eid
                 token = set_target(target)
+                lock.release()  # the function runs without the engine (its operations lock)
                 try:
                     exec_func(ctx, packets)
                     exc = None
@@ -183,6 +185,7 @@ class ExpressMixin:
                     exc = error
                 finally:
                     reset_target(token)
+                    lock.acquire()
                 done += 1
                 if run.ctx is not ctx or run.done:
                     # ended meanwhile (a control cancelled it): that end took a count the
@@ -202,6 +205,8 @@ class ExpressMixin:
                     except (CannotFinishNonEmptyEpochError, UnsentOutputSalvoError) as error:
                         exc = self.incomplete_error(run, ctx, error)
                         exc.__cause__ = error
+                    except Exception as error:  # (as _run_inline: the attempt failed)
+                        exc = error
                 if exc is not None:
                     node.running += 1
                     self.running += 1
@@ -215,6 +220,7 @@ class ExpressMixin:
                 if self.epoch_end_callbacks or node.end_callbacks:
                     self._fire_end_callbacks(run, _SUCCESS, None)
         finally:
+            self.express_active = False
             if lane is not None:  # the round's own count (never below zero: see _epoch_ended)
                 if node.running > 0:
                     node.running -= 1

@@ -109,7 +109,6 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
             build_pool_executors(self, process_pools, pools)
         for node in self.nodes.values():
             node.executors = [self.main]
-        self.threaded_nodes: set[str] = set()  # nodes on an in-house thread pool
         # run state
         self.state = NetState.CREATED
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -223,10 +222,6 @@ class Scheduler(ExpressMixin, LifecycleMixin, LiveOpsMixin, NodeFunctionsMixin):
 
             refresh_node_storage(self, node)
         node.executors = executors or [self.main]
-        if any(type(e) is ThreadPoolExecutor for e in node.executors):
-            self.threaded_nodes.add(name)  # (no express rounds meanwhile: _express.py)
-        else:
-            self.threaded_nodes.discard(name)
         if node.capture:
             for func in (node.exec_func, node.start_func, node.stop_func, node.failed_func):
                 if func is not None:

@@ -53,7 +53,7 @@ class NodeExecutionContext:
     # What every attempt sets is a slot; the rest are class-level defaults (overridden in
     # the instance ``__dict__`` when an attempt sets them), so a context costs few stores.
     __slots__ = ("_run", "_node", "_backend", "_closed", "epoch_id", "node_name", "packet_values",
-                 "_consumed", "_lane", "__dict__")
+                 "_consumed", "_lane", "_lock", "__dict__")
     _queue: Optional[DeferredActionQueue] = None  # the deferred actions (defer_net_actions)
     retry_count = 0
     _retry_timestamps: Optional[list] = None
@@ -205,13 +205,19 @@ class NodeExecutionContext:
         """A new packet inside this epoch holding ``value`` (a ``DeferredPacket`` when
         actions are deferred)."""
         # an express epoch (_express.py); None once closed or once the engine's lane changed
-        lane = self._lane
-        if lane is not None:
+        if self._lane is not None:
             store = self._backend.store
             if store._path is None and type(value) is not StoredValue:
-                pid = lane.create(self.epoch_id)
-                store._active[pid] = value
-                return PacketRef(pid)
+                lock = self._lock
+                lock.acquire()
+                try:
+                    lane = self._lane  # (read again under the lock: it may have changed)
+                    if lane is not None:
+                        pid = lane.create(self.epoch_id)
+                        store._active[pid] = value
+                        return PacketRef(pid)
+                finally:
+                    lock.release()
         if self._closed is not None:
             self._check_open()
         if self._queue is not None:
@@ -235,39 +241,45 @@ class NodeExecutionContext:
     def consume_packet(self, packet: Any) -> Any:
         """Take an input packet's value (calling its value function); checks the input port
         type. The consumption reaches the engine now, or at commit when deferred."""
-        lane = self._lane
-        if lane is not None and type(packet) is PacketRef:
-            store = self._backend.store  # an express epoch (_express.py)
-            active = store._active
-            value = active.pop(packet, _MISSING)
-            if value is not _MISSING:
-                if type(value) is not StoredValue:
-                    try:
-                        pairs = self._run.pairs
-                        if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
-                            self._consumed = {packet}  # the common case of _input_port
-                            port = pairs[0][0]
-                        else:  # raises on a packet not in the salvo / consumed twice
-                            port = self._input_port(packet)
-                    except BaseException:
-                        active[packet] = value
-                        raise
-                    try:
-                        in_types = self._node.in_types
-                        if in_types:
-                            spec = in_types.get(port)
-                            if spec is not None and not spec._check(value):
-                                self._check_in_type(packet, port, value)  # raises the mismatch
-                        lane.consume(packet)
-                    except BaseException:
-                        active[packet] = value
-                        self._consumed.discard(packet)  # type: ignore[union-attr]
-                        raise
-                    if store._consumed is not None:
-                        store.remember_consumed(packet, value)
-                    self.packet_values[packet] = value
-                    return value
-                active[packet] = value  # a value function: the general road
+        if self._lane is not None and type(packet) is PacketRef:  # an express epoch (_express.py)
+            lock = self._lock
+            lock.acquire()
+            try:
+                lane = self._lane  # (read again under the lock: it may have changed)
+                if lane is not None:
+                    store = self._backend.store
+                    active = store._active
+                    value = active.pop(packet, _MISSING)
+                    if value is not _MISSING:
+                        if type(value) is not StoredValue:
+                            try:
+                                pairs = self._run.pairs
+                                if self._consumed is None and len(pairs) == 1 and pairs[0][1] == packet:
+                                    self._consumed = {packet}  # the common case of _input_port
+                                    port = pairs[0][0]
+                                else:  # raises on a packet not in the salvo / consumed twice
+                                    port = self._input_port(packet)
+                            except BaseException:
+                                active[packet] = value
+                                raise
+                            try:
+                                in_types = self._node.in_types
+                                if in_types:
+                                    spec = in_types.get(port)
+                                    if spec is not None and not spec._check(value):
+                                        self._check_in_type(packet, port, value)  # raises the mismatch
+                                lane.consume(packet)
+                            except BaseException:
+                                active[packet] = value
+                                self._consumed.discard(packet)  # type: ignore[union-attr]
+                                raise
+                            if store._consumed is not None:
+                                store.remember_consumed(packet, value)
+                            self.packet_values[packet] = value
+                            return value
+                        active[packet] = value  # a value function: the general road
+            finally:
+                lock.release()
         if self._closed is not None:
             self._check_open()
         if type(packet) is PacketRef:  # the common case: a packet from the `packets` argument
@@ -331,20 +343,25 @@ class NodeExecutionContext:
 
     def load_output_port(self, port_name: str, packet: Any) -> None:
         """Load a packet created in this epoch into an output port (checks the port type)."""
-        lane = self._lane
-        if lane is not None and type(packet) is PacketRef:  # an express epoch (_express.py)
+        if self._lane is not None and type(packet) is PacketRef:  # an express epoch (_express.py)
+            lock = self._lock
+            lock.acquire()
             try:
-                out_types = self._node.out_types
-                if out_types:
-                    spec = out_types.get(port_name)
-                    if spec is not None:
-                        value = self._backend.store._active.get(packet, _MISSING)
-                        if type(value) is StoredValue or value is _MISSING or not spec._check(value):
-                            self._check_output(port_name, packet)  # raises a mismatch, or passes
-                lane.load(packet, port_name)
-                return
+                lane = self._lane  # (read again under the lock: it may have changed)
+                if lane is not None:
+                    out_types = self._node.out_types
+                    if out_types:
+                        spec = out_types.get(port_name)
+                        if spec is not None:
+                            value = self._backend.store._active.get(packet, _MISSING)
+                            if type(value) is StoredValue or value is _MISSING or not spec._check(value):
+                                self._check_output(port_name, packet)  # raises a mismatch, or passes
+                    lane.load(packet, port_name)
+                    return
             except NetrunError:
                 pass  # (the action changed nothing) the general road raises the runtime's error
+            finally:
+                lock.release()
         if self._closed is not None:
             self._check_open()
         self._check_output(port_name, packet)
@@ -363,23 +380,28 @@ class NodeExecutionContext:
 
     def send_output_salvo(self, salvo_condition_name: str) -> None:
         """Send the loaded output packets through the named output salvo condition."""
-        lane = self._lane
-        if lane is not None:  # an express epoch (_express.py)
-            take = self._node.send_mode  # None: the general road; True: the engine consumes
-            if take is not None:        # the orphans, which all go to output queues
-                try:
-                    orphans = lane.send(self.epoch_id, salvo_condition_name, take)
-                except NetrunError:
-                    orphans = None  # (the action changed nothing) the general road raises
-                if orphans is not None:
-                    backend = self._backend
-                    backend.engine.dirty = True
-                    if orphans:
-                        if take:
-                            backend.queue_taken(self.node_name, self.epoch_id, orphans)
-                        else:
-                            backend.route_orphans(self.node_name, self.epoch_id, orphans)
-                    return
+        if self._lane is not None and self._node.send_mode is not None:  # an express epoch
+            take = self._node.send_mode  # True: the engine consumes the orphans, which all go
+            lock = self._lock            # to output queues (_express.py)
+            lock.acquire()
+            try:
+                lane = self._lane  # (read again under the lock: it may have changed)
+                if lane is not None:
+                    try:
+                        orphans = lane.send(self.epoch_id, salvo_condition_name, take)
+                    except NetrunError:
+                        orphans = None  # (the action changed nothing) the general road raises
+                    if orphans is not None:
+                        backend = self._backend
+                        backend.engine.dirty = True
+                        if orphans:
+                            if take:
+                                backend.queue_taken(self.node_name, self.epoch_id, orphans)
+                            else:
+                                backend.route_orphans(self.node_name, self.epoch_id, orphans)
+                        return
+            finally:
+                lock.release()
         if self._closed is not None:
             self._check_open()
         self._check_condition(salvo_condition_name)

@@ -151,10 +151,9 @@ def test_packets_given_as_strings_and_value_functions_take_the_general_road(make
     assert net.flush_output_queue("B::out") == [10, 20, 30]
 
 
-def test_no_express_rounds_while_nodes_run_on_a_thread_pool(make_net):
-    """Thread-pool epochs talk to the engine live; express rounds would hold it for whole
-    rounds, so the loop's nodes take the general path (which frees the engine between
-    operations) while any node is on a thread pool, and express again once none is."""
+def test_thread_pool_nodes_and_express_nodes_share_the_engine(make_net):
+    """Thread-pool epochs talk to the engine live between the operations of the loop's
+    express epochs: no deadlock, nothing lost, the loop's nodes stay express."""
     net = make_net(pipeline("A", "B", "C"), thread_pools={"io": {"size": 3}})
     lanes: list = []
     net.set_node_exec("A", _through(lanes))
@@ -174,12 +173,7 @@ def test_no_express_rounds_while_nodes_run_on_a_thread_pool(make_net):
     worker.start()
     assert done.wait(60), "the net did not finish"
     assert sorted(result) == list(range(500))
-    assert lanes == [False] * 1000
-    net.set_node_config("B", pool="main")  # no thread pool in use any more: express again
-    lanes.clear()
-    net.inject_data("A", "in", [1, 2])
-    net.start()
-    assert net.flush_output_queue("C::out") == [1, 2] and lanes == [True] * 4
+    assert lanes == [True] * 1000
 
 
 def test_running_counts_inside_and_after_express_rounds_with_failures(make_net):
@@ -262,3 +256,47 @@ def test_send_errors_in_an_express_epoch_are_the_general_paths(make_net):
     assert net.flush_output_queue("A::out") == [7]
     assert errors[0].startswith("Node 'A' has no output salvo condition 'nope'")
     assert errors[1] == "SalvoConditionNotMetError"
+
+
+def test_a_node_function_may_wait_for_its_own_thread_that_uses_the_net(make_net):
+    """The engine is not held while an express function runs: a helper thread of the
+    function can use its ctx and the net meanwhile (holding it for the round deadlocked)."""
+    import concurrent.futures
+
+    net = make_net(pipeline("A"))
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    seen: list = []
+
+    def fn(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        packet = pool.submit(ctx.create_packet, value * 10).result(timeout=10)
+        seen.append(pool.submit(net.get_packets_at_port, "A", "in").result(timeout=10))
+        ctx.load_output_port("out", packet)
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", fn)
+    net.inject_data("A", "in", [1, 2])
+    try:
+        net.start()
+    finally:
+        pool.shutdown()
+    assert net.flush_output_queue("A::out") == [10, 20]
+    assert len(seen) == 2
+
+
+def test_start_callbacks_registered_inside_a_round_fire_for_the_next_epochs(make_net):
+    net = make_net(pipeline("A"))
+    started: list = []
+
+    def fn(ctx, packets):
+        value = ctx.consume_packet(packets["in"][0])
+        if value == 1:
+            net.on_epoch_start(lambda node, epoch_id: started.append(node))
+        ctx.load_output_port("out", ctx.create_packet(value))
+        ctx.send_output_salvo("send")
+
+    net.set_node_exec("A", fn)
+    net.inject_data("A", "in", range(5))
+    net.start()
+    assert net.flush_output_queue("A::out") == list(range(5))
+    assert started == ["A", "A", "A"]  # epochs 2, 3 and 4, as on the general path
