@@ -210,15 +210,24 @@ class ExpressMixin:
                 if exc is not None:
                     node.running += 1
                     self.running += 1
-                    self._attempt_outcome(run, ctx, exc)
+                    lock.release()  # (failure handling may run user code: not under the engine)
+                    try:
+                        self._attempt_outcome(run, ctx, exc)
+                    finally:
+                        lock.acquire()
                     continue
                 # _epoch_ended(run, SUCCESS), inlined (the driver is woken once, below)
                 run.done = True
                 runs.pop(eid, None)
-                if self.periodic is not None:
-                    self.periodic.epoch_ended(self)
-                if self.epoch_end_callbacks or node.end_callbacks:
-                    self._fire_end_callbacks(run, _SUCCESS, None)
+                if self.periodic is not None or self.epoch_end_callbacks or node.end_callbacks:
+                    lock.release()  # (checkpoints and end callbacks: not under the engine)
+                    try:
+                        if self.periodic is not None:
+                            self.periodic.epoch_ended(self)
+                        if self.epoch_end_callbacks or node.end_callbacks:
+                            self._fire_end_callbacks(run, _SUCCESS, None)
+                    finally:
+                        lock.acquire()
         finally:
             self.express_active = False
             if lane is not None:  # the round's own count (never below zero: see _epoch_ended)

@@ -300,3 +300,28 @@ def test_start_callbacks_registered_inside_a_round_fire_for_the_next_epochs(make
     net.start()
     assert net.flush_output_queue("A::out") == list(range(5))
     assert started == ["A", "A", "A"]  # epochs 2, 3 and 4, as on the general path
+
+
+def test_end_callbacks_of_express_epochs_run_without_the_engine(make_net):
+    """An end callback may wait for a thread that uses the net (it runs outside the engine
+    lock, as on the general path)."""
+    import concurrent.futures
+
+    net = make_net(pipeline("A"))
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    seen: list = []
+
+    def on_end(node, epoch_id, log):
+        seen.append(pool.submit(net.get_packets_at_port, "A", "in").result(timeout=10))
+
+    lanes: list = []
+
+    net.on_epoch_end(on_end, net_actions=False)  # (lean: the engine stays on its quiet lane)
+    net.set_node_exec("A", _through(lanes))
+    net.inject_data("A", "in", [1, 2])
+    try:
+        net.start()
+    finally:
+        pool.shutdown()
+    assert net.flush_output_queue("A::out") == [1, 2] and len(seen) == 2
+    assert lanes == [True, True]  # the epochs were express ones
