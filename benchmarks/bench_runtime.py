@@ -179,14 +179,21 @@ def run_thread_baseline(n: int) -> float:
     return elapsed
 
 
-def run_engine_only(n: int) -> float:
-    """The engine actions of ``run_net(n)`` without the runtime (same batching of steps)."""
+def _loaded_sim(n: int) -> NetSim:
+    """A ``NetSim`` of the pipeline with ``n`` packets on the source's input port."""
     sim = NetSim(graph())
     do = sim.do_action
     source = PacketLocation.input_port("source", "x")
     for _ in range(n):
         do(NetAction.transport_packet_to_location(do(NetAction.create_packet())[0].packet_id, source))
     gc.collect()
+    return sim
+
+
+def run_engine_only(n: int) -> float:
+    """The engine actions of ``run_net(n)`` without the runtime (same batching of steps)."""
+    sim = _loaded_sim(n)
+    do = sim.do_action
     start = time.perf_counter()
     out = []
     while True:
@@ -219,13 +226,8 @@ def run_engine_fast(n: int) -> float:
     """``run_engine_only`` through the engine's fast lane (``NetSim._fastlane()``): the
     event-free forms of the same actions, which the runtime uses when nothing records
     events. This is the floor of the main-loop run: the engine bookkeeping it must do."""
-    sim = NetSim(graph())
-    do = sim.do_action
+    sim = _loaded_sim(n)
     lane = sim._fastlane()
-    source = PacketLocation.input_port("source", "x")
-    for _ in range(n):
-        do(NetAction.transport_packet_to_location(do(NetAction.create_packet())[0].packet_id, source))
-    gc.collect()
     start = time.perf_counter()
     out = []
     while True:

@@ -38,12 +38,7 @@ class NodeFunctionsMixin:
             if node.started_funcs or (node.compat is not None and node.compat.init_pending):
                 continue  # (a defer_init node starts before its first epoch)
             node.started_funcs = True
-            if node.start_func is None:
-                continue
-            pooled = [e for e in node.executors if e is not self.main]
-            if pooled and node.config.pool_init_mode == "per_worker":
-                for executor in pooled:
-                    per_pool.setdefault(executor.name, []).append(node)
+            if node.start_func is None or self._per_worker(node, per_pool):
                 continue
             await self.call_lifecycle(node, node.start_func, "start")
         for pool, nodes in per_pool.items():
@@ -53,6 +48,16 @@ class NodeFunctionsMixin:
         self.started = True
         if self.on_started is not None:  # run_on_init nodes (config front door)
             self.on_started()
+
+    def _per_worker(self, node: NodeRuntime, per_pool: dict[str, list[NodeRuntime]]) -> bool:
+        """Queue ``node`` in ``per_pool`` for each of its pools when its start/stop
+        functions run once per worker (``pool_init_mode="per_worker"``); whether it did."""
+        pooled = [e for e in node.executors if e is not self.main]
+        if not pooled or node.config.pool_init_mode != "per_worker":
+            return False
+        for executor in pooled:
+            per_pool.setdefault(executor.name, []).append(node)
+        return True
 
     async def call_lifecycle(self, node: NodeRuntime, func: Callable[..., Any], phase: str) -> None:
         try:
@@ -86,12 +91,7 @@ class NodeFunctionsMixin:
         if self.started:
             per_pool: dict[str, list[NodeRuntime]] = {}
             for node in self.nodes.values():
-                if node.stop_func is None or not node.started_funcs:
-                    continue
-                pooled = [e for e in node.executors if e is not self.main]
-                if pooled and node.config.pool_init_mode == "per_worker":
-                    for executor in pooled:
-                        per_pool.setdefault(executor.name, []).append(node)
+                if node.stop_func is None or not node.started_funcs or self._per_worker(node, per_pool):
                     continue
                 await self.call_lifecycle(node, node.stop_func, "stop")
             for pool, nodes in per_pool.items():

@@ -380,9 +380,9 @@ class NodeExecutionContext:
 
     def send_output_salvo(self, salvo_condition_name: str) -> None:
         """Send the loaded output packets through the named output salvo condition."""
-        if self._lane is not None and self._node.send_mode is not None:  # an express epoch
-            take = self._node.send_mode  # True: the engine consumes the orphans, which all go
-            lock = self._lock            # to output queues (_express.py)
+        take = self._node.send_mode if self._lane is not None else None  # an express epoch:
+        if take is not None:  # True: the engine consumes the orphans, all bound for output
+            lock = self._lock  # queues; False: they are routed after the send (_express.py)
             lock.acquire()
             try:
                 lane = self._lane  # (read again under the lock: it may have changed)
